@@ -1,0 +1,95 @@
+# barspace: plain Makefile.  `make demo` and `make check` are the two commands
+# of the README; everything else is optional.
+#
+# Layout: src/*.c -> libbarspace.{a,so}; tools/*.c -> barspace; tests/test_*.c
+# -> one binary each; bench/*.c -> bench binaries.  New files are picked up by
+# the wildcards, so adding a concept never means editing this file.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   ?= build
+OPT     ?= -O2 -g
+WARN    := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wno-unused-parameter
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+ifeq ($(SAN),1)
+OPT     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=all
+endif
+CFLAGS  += $(OPT) $(WARN) -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc -fPIC
+LDLIBS  += -lm
+
+LIB_SRC   := $(wildcard src/*.c src/*/*.c)
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TOOL_SRC  := $(wildcard tools/*.c)
+TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC  := $(wildcard tests/test_*.c)
+TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+TESTLIB_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
+TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
+BENCH_SRC := $(wildcard bench/bench_*.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+HEADERS   := $(wildcard include/barspace/*.h src/*.h src/*/*.h tests/*.h tools/*.h)
+
+.PHONY: all lib tests check check-one demo bench install clean fuzz peer
+
+all: $(BUILD)/barspace $(BUILD)/libbarspace.a $(BUILD)/libbarspace.so
+
+lib: $(BUILD)/libbarspace.a
+
+$(BUILD)/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libbarspace.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libbarspace.so: $(LIB_OBJ)
+	$(CC) $(CFLAGS) -shared -Wl,-soname,libbarspace.so.0 -o $@ $^ $(LDLIBS)
+
+$(BUILD)/barspace: $(TOOL_OBJ) $(BUILD)/libbarspace.a
+	$(CC) $(CFLAGS) -o $@ $(TOOL_OBJ) $(BUILD)/libbarspace.a $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(BUILD)/libbarspace.a
+	$(CC) $(CFLAGS) -o $@ $< $(TESTLIB_OBJ) $(BUILD)/libbarspace.a $(LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libbarspace.a
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libbarspace.a $(LDLIBS)
+
+tests: $(BUILD)/barspace $(TEST_BIN)
+
+# One pass of the whole suite against one build directory.
+check-one: tests
+	@BUILD=$(BUILD) sh tests/run.sh
+
+# The README's test command: warnings are errors, the suite runs twice, the
+# second time under AddressSanitizer + UndefinedBehaviorSanitizer.
+check:
+	@$(MAKE) --no-print-directory WERROR=1 BUILD=build check-one 2>&1 | tee build-check.log
+	@$(MAKE) --no-print-directory WERROR=1 SAN=1 BUILD=build-san check-one 2>&1 | tee build-san-check.log
+	@sh tests/summary.sh build-check.log build-san-check.log
+
+demo: all
+	@sh examples/demo.sh $(BUILD)/barspace
+
+bench: $(BENCH_BIN) $(BUILD)/barspace
+	@sh bench/run.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/barspace \
+	    $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(BUILD)/libbarspace.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libbarspace.so $(DESTDIR)$(PREFIX)/lib/libbarspace.so.0
+	ln -sf libbarspace.so.0 $(DESTDIR)$(PREFIX)/lib/libbarspace.so
+	install -m 644 include/barspace/*.h $(DESTDIR)$(PREFIX)/include/barspace/
+	install -m 755 $(BUILD)/barspace $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' barspace.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/barspace.pc
+	@if [ -f docs/barspace.1 ]; then install -d $(DESTDIR)$(PREFIX)/share/man/man1 && \
+	    install -m 644 docs/barspace.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
+
+clean:
+	rm -rf build build-san build-fuzz build-check.log build-san-check.log

@@ -1,0 +1,267 @@
+/*
+ * libbarspace: PCI BAR address-space management for virtual and real machines.
+ *
+ * Conventions (libuv style):
+ *   - every object is an opaque handle created and destroyed by the caller;
+ *   - functions return BS_OK (0) or a negative BS_E* code;
+ *   - a caller-owned bs_error, when passed, receives file, line, column and a
+ *     message; the library never prints, never exits, keeps no globals.
+ *
+ * Umbrella header: the topology model, the allocator, assignment and the
+ * invariant checker.  Further concepts have headers of their own beside it.
+ */
+#ifndef BARSPACE_H
+#define BARSPACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BS_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------ errors */
+
+enum {
+    BS_OK = 0,
+    BS_ENOMEM = -1,   /* allocation failed */
+    BS_EPARSE = -2,   /* input does not follow its format */
+    BS_EINVAL = -3,   /* argument outside its domain */
+    BS_ENOSPC = -4,   /* something could not be placed */
+    BS_ENOENT = -5,   /* no such node, slot or range */
+    BS_ELIMIT = -6,   /* input exceeds a resource limit */
+    BS_EIO = -7,      /* a file could not be read or written */
+    BS_ESTATE = -8    /* operation not valid in the current state */
+};
+
+typedef struct bs_error {
+    int code;          /* one of the BS_E* codes */
+    char file[256];    /* input file name, "" when not about a file */
+    int line;          /* 1-based; 0 when not about a line */
+    int col;           /* 1-based; 0 when not about a column */
+    char msg[256];
+} bs_error;
+
+/* Short constant name of a code, e.g. "ENOSPC". */
+const char *bs_strerror(int code);
+
+/* "file:line:col: msg" (parts that are unset are left out), into buf. */
+size_t bs_error_format(const bs_error *e, char *buf, size_t cap);
+
+/* ------------------------------------------------------------ allocator */
+/*
+ * An address space made of windows.  Allocations are ranges of any size with
+ * a power-of-two alignment (BARs are naturally aligned powers of two; bridge
+ * windows are 1 MiB multiples aligned to their largest child).  Finding the
+ * lowest fitting address is O(log n) in the number of free extents.
+ */
+typedef struct bs_space bs_space;
+
+bs_space *bs_space_new(void);
+void bs_space_free(bs_space *s);
+/* Windows must not overlap one another; size > 0; base+size may reach 2^64. */
+int bs_space_add_window(bs_space *s, uint64_t base, uint64_t size);
+/* Lowest address a >= lo with a % align == 0, [a, a+size) free and inside one
+ * window, and a+size-1 <= hi.  align is a power of two. */
+int bs_space_alloc(bs_space *s, uint64_t size, uint64_t align, uint64_t lo,
+                   uint64_t hi, uint64_t *addr);
+/* Claim a given range (firmware-fixed BARs); BS_ENOSPC if not entirely free. */
+int bs_space_reserve(bs_space *s, uint64_t addr, uint64_t size);
+/* Give back a range obtained from alloc or reserve (exact addr and size). */
+int bs_space_release(bs_space *s, uint64_t addr, uint64_t size);
+/* Largest free naturally aligned power-of-two block inside [lo, hi]. */
+uint64_t bs_space_largest_block(const bs_space *s, uint64_t lo, uint64_t hi);
+
+typedef struct bs_space_stats {
+    uint64_t window_bytes;  /* sum of window sizes (saturating) */
+    uint64_t free_bytes;    /* saturating at UINT64_MAX */
+    uint64_t free_extents;  /* maximal free runs */
+    uint64_t allocations;   /* live allocations + reservations */
+    uint64_t largest_block; /* largest free naturally aligned 2^k block */
+    /* blocks[k]: number of disjoint free naturally aligned 2^k-byte blocks
+     * available if you carve greedily from each free extent (0..63). */
+    uint64_t blocks[64];
+} bs_space_stats;
+void bs_space_get_stats(const bs_space *s, bs_space_stats *st);
+
+/* ------------------------------------------------------------- topology */
+/*
+ * A topology is a tree: the host bridge (node 0, the root) with its MMIO/IO
+ * windows, bridges (root ports, switch ports) and devices.  Each node has
+ * resource slots: six BARs, the expansion ROM, six SR-IOV VF BARs and, for
+ * bridges, three windows.  Assignment results live on the slots.
+ */
+typedef struct bs_topo bs_topo;
+
+enum bs_node_kind { BS_NODE_ROOT = 0, BS_NODE_BRIDGE = 1, BS_NODE_DEVICE = 2 };
+
+enum bs_slot {
+    BS_SLOT_BAR0 = 0,      /* .. BS_SLOT_BAR0 + 5 */
+    BS_SLOT_ROM = 6,
+    BS_SLOT_VF0 = 7,       /* .. BS_SLOT_VF0 + 5: SR-IOV VF BAR regions */
+    BS_SLOT_WIN_IO = 13,   /* bridge windows */
+    BS_SLOT_WIN_MEM = 14,
+    BS_SLOT_WIN_PREF = 15,
+    BS_NSLOTS = 16
+};
+
+/* Resource flags (bs_res_info.flags, bs_window_info.flags). */
+enum {
+    BS_RF_IO = 1u << 0,       /* I/O space (else memory) */
+    BS_RF_MEM64 = 1u << 1,    /* 64-bit capable memory BAR or window */
+    BS_RF_PREF = 1u << 2,     /* prefetchable */
+    BS_RF_FIXED = 1u << 3,    /* firmware-fixed address: never moves */
+    BS_RF_ASSIGNED = 1u << 4, /* addr is valid */
+    BS_RF_FAILED = 1u << 5,   /* the last assignment could not place it */
+    BS_RF_REDUCED = 1u << 6,  /* placed at less than its requested size */
+    BS_RF_UPPER = 1u << 7     /* slot is the upper half of a 64-bit BAR */
+};
+
+/* Node flags. */
+enum {
+    BS_NF_HOTPLUG = 1u << 0,  /* bridge with a hot-plug slot */
+    BS_NF_PINNED = 1u << 1,   /* p2p target / boot device: must never move */
+    BS_NF_PREF32 = 1u << 2    /* bridge's prefetchable window is 32-bit only */
+};
+
+typedef struct bs_node_info {
+    int id;
+    int kind;           /* enum bs_node_kind */
+    int parent;         /* -1 for the root */
+    int depth;          /* root = 0 */
+    const char *name;   /* owned by the topology */
+    const char *model;  /* optional device model hint ("" if none) */
+    unsigned flags;     /* BS_NF_* */
+    int line;           /* source line, 0 if built by API */
+    int slot, fn;       /* PCI slot/function hint, -1 if unset */
+    unsigned num_vfs;
+    uint64_t reserve[3];/* bridges: hot-plug reserve for io, mem, pref */
+} bs_node_info;
+
+typedef struct bs_res_info {
+    int node, slot;
+    unsigned flags;     /* BS_RF_* */
+    uint64_t size;      /* bytes decoded (VF slots: per-VF size x num_vfs) */
+    uint64_t align;     /* required alignment */
+    uint64_t addr;      /* valid if BS_RF_ASSIGNED */
+    uint64_t fixed;     /* firmware address if BS_RF_FIXED */
+    uint64_t rebar;     /* Resizable BAR sizes: bit n set = 2^n MiB supported */
+    uint64_t want;      /* requested size when BS_RF_REDUCED, else = size */
+    int win;            /* where placed: root window index, or parent slot */
+} bs_res_info;
+
+typedef struct bs_window_info {
+    int index;
+    unsigned flags;     /* BS_RF_IO, BS_RF_PREF; memory above 4 GiB is 64-bit */
+    uint64_t base, size;
+    int line;
+} bs_window_info;
+
+bs_topo *bs_topo_new(const char *name);
+void bs_topo_free(bs_topo *t);
+bs_topo *bs_topo_clone(const bs_topo *t);
+
+/* Parse the text format (docs/topology-format.md).  `filename` is only used
+ * in error messages. */
+int bs_topo_parse(const char *text, size_t len, const char *filename,
+                  bs_topo **out, bs_error *err);
+int bs_topo_load(const char *path, bs_topo **out, bs_error *err);
+/* Write the text format, snprintf-style: returns the length needed. */
+size_t bs_topo_format(const bs_topo *t, char *buf, size_t cap);
+
+const char *bs_topo_name(const bs_topo *t);
+int bs_topo_node_count(const bs_topo *t);
+int bs_topo_node_info(const bs_topo *t, int node, bs_node_info *out);
+int bs_topo_res_info(const bs_topo *t, int node, int slot, bs_res_info *out);
+int bs_topo_window_count(const bs_topo *t);
+int bs_topo_window_info(const bs_topo *t, int index, bs_window_info *out);
+int bs_topo_find(const bs_topo *t, const char *name); /* node id or BS_ENOENT */
+/* "BAR2", "ROM", "VF BAR0", "io window", ... */
+const char *bs_slot_name(int slot);
+
+/* Building by API (importers, VMMs). */
+int bs_topo_add_window(bs_topo *t, unsigned flags, uint64_t base,
+                       uint64_t size);
+/* Returns the new node id, or a negative code. */
+int bs_topo_add_node(bs_topo *t, int parent, int kind, const char *name);
+/* Describe a BAR/ROM/VF BAR.  size: bytes of one BAR (per VF for VF slots);
+ * flags from BS_RF_IO/MEM64/PREF/FIXED; fixed: firmware address. */
+int bs_topo_set_bar(bs_topo *t, int node, int slot, unsigned flags,
+                    uint64_t size, uint64_t fixed);
+
+/* ----------------------------------------------------------- assignment */
+
+enum bs_policy { BS_POLICY_LINUX = 0, BS_POLICY_PACK = 1 };
+
+typedef struct bs_assign_opts {
+    int policy;            /* enum bs_policy */
+    int realloc;           /* linux: pci=realloc (release and retry) */
+    uint64_t hp_io;        /* linux: pci=hpiosize (default 256) */
+    uint64_t hp_mmio;      /* linux: pci=hpmmiosize (default 2 MiB) */
+    uint64_t hp_mmio_pref; /* linux: pci=hpmmioprefsize (default 2 MiB) */
+    uint64_t search_budget;/* pack: exact-search node budget (0: default) */
+} bs_assign_opts;
+
+void bs_assign_opts_init(bs_assign_opts *o, int policy);
+
+/* Assign every unassigned resource.  Returns BS_OK when all were placed,
+ * BS_ENOSPC when some failed (see bs_topo_failure), other codes on error. */
+int bs_assign(bs_topo *t, const bs_assign_opts *o, bs_error *err);
+
+/* Forget all non-fixed assignments (addresses, failures). */
+void bs_topo_unassign(bs_topo *t);
+
+typedef struct bs_failure {
+    int node, slot;       /* what could not be placed */
+    uint64_t size, align;
+    int win_node;         /* where it should have gone: 0 = root window */
+    int win;              /* root window index or bridge window slot; -1 none */
+    uint64_t shortfall;   /* bytes the window lacked (0 if unknown) */
+    char reason[128];
+} bs_failure;
+
+int bs_topo_failure_count(const bs_topo *t);
+int bs_topo_failure(const bs_topo *t, int i, bs_failure *out);
+
+/* Usage of a root window (node 0, win = window index) or of a bridge
+ * window (node = bridge, win = BS_SLOT_WIN_*). */
+typedef struct bs_window_usage {
+    uint64_t base, size;
+    uint64_t used, free;
+    uint64_t largest_block;
+} bs_window_usage;
+int bs_window_usage_get(const bs_topo *t, int node, int win,
+                        bs_window_usage *out);
+
+/* -------------------------------------------------------------- checker */
+
+enum bs_violation_code {
+    BS_V_OUTSIDE = 1,   /* resource not inside a window of the right kind */
+    BS_V_ALIGN,         /* not naturally aligned */
+    BS_V_OVERLAP,       /* two resources overlap */
+    BS_V_SIBLING,       /* sibling bridge windows intersect */
+    BS_V_FIXED_MOVED,   /* a fixed resource is not at its fixed address */
+    BS_V_PINNED_MOVED,  /* a pinned device moved relative to `before` */
+    BS_V_KIND,          /* 32-bit resource above 4 GiB, pref mismatch, ... */
+    BS_V_GRANULE        /* bridge window not on its 1 MiB / 4 KiB granule */
+};
+
+typedef struct bs_violation {
+    int code;
+    int node, slot;
+    int other_node, other_slot; /* -1 when not about a pair */
+    char msg[200];
+} bs_violation;
+
+/* Check every invariant.  `before` (may be NULL) is an earlier state of the
+ * same topology: pinned devices must not have moved since.  Writes up to
+ * `cap` violations and returns how many there are in all (0 = valid). */
+int bs_check(const bs_topo *t, const bs_topo *before, bs_violation *out,
+             int cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

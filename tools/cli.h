@@ -1,0 +1,32 @@
+/* Helpers shared by the CLI's commands: argument parsing and printing only. */
+#ifndef BS_CLI_H
+#define BS_CLI_H
+
+#include "barspace/barspace.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Exit codes, stable across versions (docs/cli.md). */
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_BADINPUT = 2 };
+
+#define BS_CMD(name, help) int cmd_##name(int argc, char **argv);
+#include "commands.h"
+#undef BS_CMD
+
+/* Load a topology file, printing "file:line:col: message" on error. */
+bs_topo *cli_load_topo(const char *path);
+/* Print an error record to stderr as "barspace: file:line:col: msg". */
+void cli_print_error(const bs_error *e);
+/* Parse "64K", "0x1000", "2G", "1T"...; false on bad syntax. */
+bool cli_parse_u64(const char *s, uint64_t *out);
+/* True if argv[i] equals one of the help flags. */
+bool cli_is_help(const char *arg);
+/* Human-readable size into a static rotating buffer (for printf). */
+const char *cli_size(uint64_t v);
+/* Print a usage error and return EXIT_BADINPUT. */
+int cli_usage_error(const char *cmd, const char *fmt, ...);
+/* JSON string escaping to stdout. */
+void cli_json_str(FILE *f, const char *s);
+
+#endif

@@ -1,0 +1,8 @@
+/*
+ * The CLI's command table.  One line per command; each command lives in
+ * tools/cmd_NAME.c as `int cmd_NAME(int argc, char **argv)` and only parses
+ * arguments and prints: the work is done by libbarspace.
+ */
+BS_CMD(assign, "assign BARs and bridge windows of a topology, print the table")
+BS_CMD(check, "check an assigned topology against every invariant")
+BS_CMD(format, "parse a topology and write it back in canonical form")
