@@ -88,10 +88,16 @@ static inline bool bs_slot_is_window(int slot)
  * everything else memory into the non-prefetchable window. */
 int bs_bridge_slot_for(const struct bs_node *bridge, uint32_t res_flags);
 
-/* Append a failure record; never fails silently (drops only on ENOMEM and
- * then sets the last record's reason). */
-void bs_failure_add(bs_topo *t, int node, int slot, int win_node, int win,
-                    uint64_t shortfall, const char *fmt, ...);
+/* Flags a window forwards, as Linux sets them on bus resources: root windows
+ * as declared; bridge I/O; memory (32-bit, non-prefetchable); prefetchable
+ * (64-bit unless the bridge is pref32). */
+uint32_t bs_window_flags(const bs_topo *t, int node, int win);
+
+/* Append a failure record and return it (NULL only on ENOMEM, when the last
+ * record's reason says that more failures were lost). */
+bs_failure *bs_failure_add(bs_topo *t, int node, int slot, int win_node,
+                           int win, uint64_t shortfall, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
 void bs_failures_clear(bs_topo *t);
 
 /* Set an error record. */

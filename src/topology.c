@@ -330,6 +330,18 @@ void bs_topo_unassign(bs_topo *t)
     bs_failures_clear(t);
 }
 
+uint32_t bs_window_flags(const bs_topo *t, int node, int win)
+{
+    if (node == 0)
+        return t->win[win].flags;
+    if (win == BS_SLOT_WIN_IO)
+        return BS_RF_IO;
+    if (win == BS_SLOT_WIN_MEM)
+        return 0;
+    return (t->nodes[node].flags & BS_NF_PREF32) ? BS_RF_PREF
+                                                 : BS_RF_PREF | BS_RF_MEM64;
+}
+
 int bs_bridge_slot_for(const struct bs_node *bridge, uint32_t f)
 {
     if (f & BS_RF_IO)
@@ -343,8 +355,8 @@ int bs_bridge_slot_for(const struct bs_node *bridge, uint32_t f)
 
 void bs_failures_clear(bs_topo *t) { t->nfail = 0; }
 
-void bs_failure_add(bs_topo *t, int node, int slot, int win_node, int win,
-                    uint64_t shortfall, const char *fmt, ...)
+bs_failure *bs_failure_add(bs_topo *t, int node, int slot, int win_node,
+                           int win, uint64_t shortfall, const char *fmt, ...)
 {
     if (t->nfail == t->failcap) {
         int ncap = t->failcap ? t->failcap * 2 : 8;
@@ -354,7 +366,7 @@ void bs_failure_add(bs_topo *t, int node, int slot, int win_node, int win,
             if (t->nfail)
                 snprintf(t->fail[t->nfail - 1].reason,
                          sizeof t->fail[0].reason, "more failures (no memory)");
-            return;
+            return NULL;
         }
         t->fail = nf;
         t->failcap = ncap;
@@ -368,10 +380,12 @@ void bs_failure_add(bs_topo *t, int node, int slot, int win_node, int win,
     f->win_node = win_node;
     f->win = win;
     f->shortfall = shortfall;
+    f->optional = 0;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(f->reason, sizeof f->reason, fmt, ap);
     va_end(ap);
+    return f;
 }
 
 int bs_topo_failure_count(const bs_topo *t) { return t->nfail; }

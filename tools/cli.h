@@ -26,6 +26,11 @@ bool cli_is_help(const char *arg);
 const char *cli_size(uint64_t v);
 /* Print a usage error and return EXIT_BADINPUT. */
 int cli_usage_error(const char *cmd, const char *fmt, ...);
+/* "io", "mem64 pref", "mem window", ... for a resource. */
+const char *cli_kind(unsigned flags, int slot);
+/* "root mem1", "rp3 pref": where a resource sits (node = its parent). */
+const char *cli_window_name(const bs_topo *t, int node, int win, char *buf,
+                            size_t cap);
 /* JSON string escaping to stdout. */
 void cli_json_str(FILE *f, const char *s);
 

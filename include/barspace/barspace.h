@@ -197,7 +197,8 @@ enum bs_policy { BS_POLICY_LINUX = 0, BS_POLICY_PACK = 1 };
 
 typedef struct bs_assign_opts {
     int policy;            /* enum bs_policy */
-    int realloc;           /* linux: pci=realloc (release and retry) */
+    int realloc;           /* linux: pci=realloc: 1 on, -1 off, 0 auto (on
+                              when SR-IOV VF BARs exist, as Linux does) */
     uint64_t hp_io;        /* linux: pci=hpiosize (default 256) */
     uint64_t hp_mmio;      /* linux: pci=hpmmiosize (default 2 MiB) */
     uint64_t hp_mmio_pref; /* linux: pci=hpmmioprefsize (default 2 MiB) */
@@ -219,6 +220,8 @@ typedef struct bs_failure {
     int win_node;         /* where it should have gone: 0 = root window */
     int win;              /* root window index or bridge window slot; -1 none */
     uint64_t shortfall;   /* bytes the window lacked (0 if unknown) */
+    int optional;         /* only a hot-plug reserve or SR-IOV extra failed;
+                             every device BAR itself was placed */
     char reason[128];
 } bs_failure;
 
