@@ -73,7 +73,7 @@ typedef struct bs_cost_model {
 /* Default: unmap + map of a naturally aligned 128 GiB BAR costs 1.8 s
  * (the seed's figure); docs/boot-cost.md shows the arithmetic. */
 void bs_cost_model_default(bs_cost_model *c);
-/* Seconds of one call on [gpa, gpa+size); *pages/*page_size (either may
+/* Seconds of one call on [gpa, gpa+size); *pages and *page_size (either may
  * be NULL) receive the page count and the page size used. */
 double bs_cost_of(const bs_cost_model *c, uint64_t gpa, uint64_t size,
                   uint64_t *pages, uint64_t *page_size);
