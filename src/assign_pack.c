@@ -397,6 +397,13 @@ int bs_assign_pack(bs_topo *t, const bs_assign_opts *o)
         goto done;
     }
     for (int w = 0; w < t->nwin; w++) {
+        /* Only windows that something failed in (or at the root, unknown). */
+        bool relevant = false;
+        for (int i = 0; i < t->nfail && !relevant; i++)
+            relevant = t->fail[i].win_node == 0 &&
+                       (t->fail[i].win == w || t->fail[i].win == BS_WIN_NONE);
+        if (!relevant)
+            continue;
         bs_topo *c = bs_topo_clone(t);
         if (!c)
             break;

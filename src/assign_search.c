@@ -25,6 +25,8 @@
 
 enum { R_IO = 0, R_MEM = 1, R_PREF = 2 };
 
+#define BS_SEARCH_MAX_LEAVES 40
+
 struct leaf {
     int n, k;
     uint64_t size, align;
@@ -335,7 +337,13 @@ int bs_pack_search(bs_topo *t, uint64_t budget)
                 }
             S.nl++;
         }
-    /* Descending size first finds feasible packings sooner. */
+    /* The search is for small instances: beyond this many leaves its
+     * per-node hull check (O(bridges x leaves)) makes even a modest budget
+     * too slow to be worth it, and greedy failures there are real. */
+    if (S.nl > BS_SEARCH_MAX_LEAVES) {
+        rc = BS_ENOSPC;
+        goto out;
+    }
     int left = 0;
     for (int i = 0; i < S.nl; i++) {
         if (!S.lf[i].fixed) {
