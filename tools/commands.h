@@ -6,3 +6,4 @@
 BS_CMD(assign, "assign BARs and bridge windows of a topology, print the table")
 BS_CMD(check, "check an assigned topology against every invariant")
 BS_CMD(format, "parse a topology and write it back in canonical form")
+BS_CMD(boot, "boot cost: a guest's config traffic vs the host's mapping policy")

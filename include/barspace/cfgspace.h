@@ -83,7 +83,9 @@ double bs_cost_of(const bs_cost_model *c, uint64_t gpa, uint64_t size,
 typedef struct bs_vm bs_vm;
 
 /* The VMM's callbacks.  node: topology node id; bar: 0..5 or BS_BAR_ROM.
- * unmap always receives exactly a range an earlier map reported. */
+ * unmap always receives exactly a range an earlier map reported.  Only
+ * memory BARs and ROMs are mapped: I/O BARs are trapped port ranges, their
+ * decode state is tracked (bs_vm_decoded) but costs nothing. */
 typedef void (*bs_map_fn)(void *ctx, uint64_t gpa, uint64_t size, int node,
                           int bar);
 
@@ -179,9 +181,11 @@ int bs_cfg_read_bdf(bs_vm *vm, unsigned bus, unsigned dev, unsigned fn,
 int bs_cfg_write_bdf(bs_vm *vm, unsigned bus, unsigned dev, unsigned fn,
                      unsigned offset, unsigned width, uint32_t value);
 
-/* Deferred policy: the point where the guest could use the space (end of
- * enumeration, driver probe): every mapping kept across a decode-off whose
- * function still does not decode it is unmapped now.  Eager: no-op. */
+/* Deferred policy: drop every kept mapping (one that outlived its decode)
+ * whose BAR register no longer names that range, i.e. the guest has moved
+ * the BAR and may now give the old space to something else.  A mapping
+ * whose register still holds its address stays until the BAR decodes
+ * elsewhere or another decoded range needs the space.  Eager: no-op. */
 void bs_vm_settle(bs_vm *vm);
 
 /* ---- decode state and its checker ---- */
@@ -255,8 +259,8 @@ void bs_boot_opts_init(bs_boot_opts *o, int model);
 
 /* Run the guest's boot-time config traffic against the vm: the host
  * driver's BAR programming (the addresses assigned in the topology),
- * enumeration, resource update, then the driver-enable phase, with
- * bs_vm_settle() before the drivers probe.  Needs every BAR of the
+ * enumeration, resource update, bs_vm_settle(), then the driver-enable
+ * phase (docs/boot-cost.md lists every access).  Needs every BAR of the
  * topology assigned (BS_ESTATE otherwise, naming it in err).  Counters
  * accumulate in the vm (reset them first for a clean figure). */
 int bs_boot_run(bs_vm *vm, const bs_boot_opts *o, bs_error *err);

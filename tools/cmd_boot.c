@@ -1,0 +1,295 @@
+/* barspace boot: replay a guest's boot-time config traffic against the
+ * emulated machine and report what the host's mapping policy costs. */
+#include "cli.h"
+#include "barspace/cfgspace.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: barspace boot FILE --guest MODEL --host eager|deferred [--json]\n"
+    "                          [--bridge-windows] [--no-driver-enable]\n"
+    "                          [--cost-fixed S] [--cost-4k S] [--cost-2m S] [--cost-1g S]\n"
+    "\n"
+    "Assign the topology in FILE (policy linux), build the emulated machine\n"
+    "with memory decode pre-set by the host, run the guest's boot-time config\n"
+    "accesses against it and print, per function and in total: decode toggles,\n"
+    "map and unmap calls, bytes and pages mapped and the modeled seconds.\n"
+    "\n"
+    "  --guest linux-prepatch   hv_pci sets decode; Linux 6.1 toggles it per BAR\n"
+    "                           while sizing and per 64-bit BAR rewrite\n"
+    "  --guest linux-patched    23e118a48acf: decode left clear until the driver\n"
+    "  --guest linux-6.13       4453f360862e: one sizing toggle per function\n"
+    "  --host eager             unmap on every decode-off, map on every decode-on\n"
+    "  --host deferred          keep a mapping across decode-off while the BAR\n"
+    "                           still names it (docs/boot-cost.md)\n"
+    "  --bridge-windows         a BAR is mapped only while its bridges forward it\n"
+    "                           (QEMU's flat view); default: per function, as the\n"
+    "                           seed's host (Hyper-V) maps\n"
+    "  --no-driver-enable       stop before the drivers enable their devices\n"
+    "  --cost-fixed S           seconds per map/unmap call (default 0.0001)\n"
+    "  --cost-4k/-2m/-1g S      seconds per page of that size (default: calibrated\n"
+    "                           to 1.8 s for unmap+map of a 128 GiB BAR)\n"
+    "  --json                   machine-readable output (schema barspace.boot/1)\n"
+    "\n"
+    "exit: 0 ok, 1 not all BARs could be assigned or the emulation check failed,\n"
+    "      2 bad input\n"
+    "\n"
+    "examples:\n"
+    "  barspace boot examples/seed-14gpu.topo --guest linux-prepatch --host eager\n"
+    "  barspace boot examples/seed-14gpu.topo --guest linux-patched --host eager\n"
+    "  barspace boot examples/seed-14gpu.topo --guest linux-prepatch --host deferred --json\n";
+
+static bool parse_secs(const char *s, double *out)
+{
+    if (!s || !*s)
+        return false;
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (errno || *end || !(v >= 0) || v > 1e9)
+        return false;
+    *out = v;
+    return true;
+}
+
+static void json_stats(const bs_decode_stats *s)
+{
+    printf("\"toggles\": %llu, \"decode_off\": %llu, \"decode_on\": %llu, "
+           "\"maps\": %llu, \"unmaps\": %llu, \"bytes_mapped\": %llu, "
+           "\"bytes_unmapped\": %llu, \"pages_mapped\": %llu, "
+           "\"pages_unmapped\": %llu, \"seconds\": %.6f, "
+           "\"toggle_seconds\": %.6f, \"cfg_reads\": %llu, \"cfg_writes\": %llu",
+           (unsigned long long)s->toggles, (unsigned long long)s->decode_off,
+           (unsigned long long)s->decode_on, (unsigned long long)s->maps,
+           (unsigned long long)s->unmaps, (unsigned long long)s->bytes_mapped,
+           (unsigned long long)s->bytes_unmapped,
+           (unsigned long long)s->pages_mapped,
+           (unsigned long long)s->pages_unmapped, s->seconds,
+           s->toggle_seconds, (unsigned long long)s->cfg_reads,
+           (unsigned long long)s->cfg_writes);
+}
+
+/* Bytes as "1152.5G": totals of many BARs are rarely a power of two. */
+static const char *gib(uint64_t v, char *buf, size_t cap)
+{
+    if (v >= (UINT64_C(1) << 30))
+        snprintf(buf, cap, "%.1fG", (double)v / (double)(UINT64_C(1) << 30));
+    else if (v >= (UINT64_C(1) << 20))
+        snprintf(buf, cap, "%.1fM", (double)v / (double)(UINT64_C(1) << 20));
+    else
+        snprintf(buf, cap, "%s", cli_size(v));
+    return buf;
+}
+
+static void text_row(const char *name, const char *bdf,
+                     const bs_decode_stats *s)
+{
+    char b[32];
+    printf("%-16s %-8s %7llu %5llu %6llu %9s %8llu %11.3f %11.3f\n", name,
+           bdf, (unsigned long long)s->toggles, (unsigned long long)s->maps,
+           (unsigned long long)s->unmaps, gib(s->bytes_mapped, b, sizeof b),
+           (unsigned long long)s->pages_mapped, s->seconds, s->toggle_seconds);
+}
+
+int cmd_boot(int argc, char **argv)
+{
+    const char *file = NULL;
+    int guest = -1, host = -1, json = 0, windows = 0, enable = 1;
+    bs_vm_opts vo;
+    bs_vm_opts_init(&vo);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (cli_is_help(a)) {
+            fputs(usage_text, stdout);
+            return EXIT_OK;
+        }
+        double *cost = !strcmp(a, "--cost-fixed") ? &vo.cost.fixed
+                       : !strcmp(a, "--cost-4k")  ? &vo.cost.per_4k
+                       : !strcmp(a, "--cost-2m")  ? &vo.cost.per_2m
+                       : !strcmp(a, "--cost-1g")  ? &vo.cost.per_1g
+                                                  : NULL;
+        if (cost) {
+            if (i + 1 >= argc || !parse_secs(argv[i + 1], cost))
+                return cli_usage_error("boot", "%s needs seconds (e.g. 0.0001)",
+                                       a);
+            i++;
+        } else if (!strcmp(a, "--guest")) {
+            if (i + 1 >= argc || (guest = bs_boot_guest_parse(argv[i + 1])) < 0)
+                return cli_usage_error("boot", "--guest needs linux-prepatch, "
+                                               "linux-patched or linux-6.13");
+            i++;
+        } else if (!strcmp(a, "--host")) {
+            if (i + 1 >= argc)
+                return cli_usage_error("boot", "--host needs eager or deferred");
+            if (!strcmp(argv[i + 1], "eager"))
+                host = BS_HOST_EAGER;
+            else if (!strcmp(argv[i + 1], "deferred"))
+                host = BS_HOST_DEFERRED;
+            else
+                return cli_usage_error("boot", "--host needs eager or deferred, "
+                                               "not '%s'", argv[i + 1]);
+            i++;
+        } else if (!strcmp(a, "--json")) {
+            json = 1;
+        } else if (!strcmp(a, "--bridge-windows")) {
+            windows = 1;
+        } else if (!strcmp(a, "--no-driver-enable")) {
+            enable = 0;
+        } else if (a[0] == '-' && a[1]) {
+            return cli_usage_error("boot", "unknown option '%s'", a);
+        } else if (!file) {
+            file = a;
+        } else {
+            return cli_usage_error("boot", "one topology file only");
+        }
+    }
+    if (!file)
+        return cli_usage_error("boot", "missing topology FILE");
+    if (guest < 0)
+        return cli_usage_error("boot", "missing --guest MODEL");
+    if (host < 0)
+        return cli_usage_error("boot", "missing --host eager|deferred");
+
+    bs_topo *t = cli_load_topo(file);
+    if (!t)
+        return EXIT_BADINPUT;
+    bs_error err = {0};
+    bs_assign_opts ao;
+    bs_assign_opts_init(&ao, BS_POLICY_LINUX);
+    int rc = bs_assign(t, &ao, &err);
+    if (rc == BS_ENOSPC) {
+        int nf = bs_topo_failure_count(t);
+        for (int i = 0; i < nf; i++) {
+            bs_failure f;
+            bs_node_info ni;
+            bs_topo_failure(t, i, &f);
+            bs_topo_node_info(t, f.node, &ni);
+            if (f.optional)
+                continue;
+            fprintf(stderr, "barspace: %s:%d: %s %s not assigned: %s\n", file,
+                    ni.line, ni.name, bs_slot_name(f.slot), f.reason);
+        }
+    } else if (rc) {
+        if (!err.file[0])
+            snprintf(err.file, sizeof err.file, "%s", file);
+        cli_print_error(&err);
+        bs_topo_free(t);
+        return EXIT_BADINPUT;
+    }
+    vo.policy = host;
+    vo.bridge_windows = windows;
+    vo.initial_command = BS_CMD_MEM; /* the host pre-sets memory decode */
+    bs_vm *vm = NULL;
+    memset(&err, 0, sizeof err);
+    rc = bs_vm_new(t, &vo, &vm, &err);
+    if (rc) {
+        snprintf(err.file, sizeof err.file, "%s", file);
+        cli_print_error(&err);
+        bs_topo_free(t);
+        return EXIT_BADINPUT;
+    }
+    bs_decode_stats initial;
+    bs_vm_stats(vm, -1, &initial);
+    bs_boot_opts bo;
+    bs_boot_opts_init(&bo, guest);
+    bo.driver_enable = enable;
+    rc = bs_boot_run(vm, &bo, &err);
+    if (rc) {
+        snprintf(err.file, sizeof err.file, "%s", file);
+        cli_print_error(&err);
+        bs_vm_free(vm);
+        bs_topo_free(t);
+        return rc == BS_ESTATE ? EXIT_FAILED : EXIT_BADINPUT;
+    }
+    char msg[256];
+    int problems = bs_vm_check(vm, msg, sizeof msg);
+    int conflicts = bs_vm_decode_conflicts(vm);
+    bs_decode_stats tot, ideal;
+    bs_vm_stats(vm, -1, &tot);
+    bs_vm_ideal(vm, &ideal);
+    int n = bs_topo_node_count(t);
+
+    if (json) {
+        printf("{\"schema\": \"barspace.boot/1\", \"file\": ");
+        cli_json_str(stdout, file);
+        printf(", \"guest\": \"%s\", \"host\": \"%s\", \"bridge_windows\": %s, "
+               "\"driver_enable\": %s,\n",
+               bs_boot_guest_name(guest),
+               host == BS_HOST_EAGER ? "eager" : "deferred",
+               windows ? "true" : "false", enable ? "true" : "false");
+        printf(" \"cost\": {\"fixed\": %g, \"per_4k\": %g, \"per_2m\": %g, "
+               "\"per_1g\": %g},\n",
+               vo.cost.fixed, vo.cost.per_4k, vo.cost.per_2m, vo.cost.per_1g);
+        printf(" \"devices\": [");
+        bool first = true;
+        for (int i = 1; i < n; i++) {
+            bs_decode_stats s;
+            bs_node_info ni;
+            unsigned b, d, f;
+            bs_vm_stats(vm, i, &s);
+            bs_topo_node_info(t, i, &ni);
+            bs_vm_bdf(vm, i, &b, &d, &f);
+            printf("%s\n  {\"name\": ", first ? "" : ",");
+            cli_json_str(stdout, ni.name);
+            printf(", \"bdf\": \"%02x:%02x.%u\", \"bridge\": %s, ", b, d, f,
+                   ni.kind == BS_NODE_BRIDGE ? "true" : "false");
+            json_stats(&s);
+            printf("}");
+            first = false;
+        }
+        printf("\n ],\n \"initial\": {");
+        json_stats(&initial);
+        printf("},\n \"total\": {");
+        json_stats(&tot);
+        printf("},\n \"ideal\": {\"maps\": %llu, \"bytes_mapped\": %llu, "
+               "\"pages_mapped\": %llu, \"seconds\": %.6f},\n",
+               (unsigned long long)ideal.maps,
+               (unsigned long long)ideal.bytes_mapped,
+               (unsigned long long)ideal.pages_mapped, ideal.seconds);
+        printf(" \"over_ideal\": %.6f, \"decode_conflicts\": %d, "
+               "\"check_problems\": %d}\n",
+               ideal.seconds > 0 ? tot.seconds / ideal.seconds - 1 : 0.0,
+               conflicts, problems);
+    } else {
+        printf("guest %s, host %s%s: %s\n\n", bs_boot_guest_name(guest),
+               host == BS_HOST_EAGER ? "eager" : "deferred",
+               windows ? " (bridge windows)" : "", file);
+        printf("%-16s %-8s %7s %5s %6s %9s %8s %11s %11s\n", "function",
+               "bdf", "toggles", "maps", "unmaps", "mapped", "pages",
+               "seconds", "toggle s");
+        for (int i = 1; i < n; i++) {
+            bs_decode_stats s;
+            bs_node_info ni;
+            unsigned b, d, f;
+            bs_vm_stats(vm, i, &s);
+            if (!s.toggles && !s.maps && !s.unmaps)
+                continue;
+            bs_topo_node_info(t, i, &ni);
+            bs_vm_bdf(vm, i, &b, &d, &f);
+            char bdf[16];
+            snprintf(bdf, sizeof bdf, "%02x:%02x.%u", b, d, f);
+            text_row(ni.name, bdf, &s);
+        }
+        text_row("total", "", &tot);
+        printf("\nhost pre-set mapping at VM creation: %llu maps, %.3f s "
+               "(included above)\n",
+               (unsigned long long)initial.maps, initial.seconds);
+        printf("ideal (one map per BAR, no toggles): %llu maps, %.3f s\n",
+               (unsigned long long)ideal.maps, ideal.seconds);
+        printf("this boot: %.3f s = ideal %+.3f s (%.2f%%), of which decode "
+               "toggles %.3f s\n",
+               tot.seconds, tot.seconds - ideal.seconds,
+               ideal.seconds > 0 ? 100.0 * (tot.seconds / ideal.seconds - 1)
+                                 : 0.0,
+               tot.toggle_seconds);
+        if (conflicts)
+            printf("guest-visible decode conflicts: %d\n", conflicts);
+    }
+    if (problems)
+        fprintf(stderr, "barspace: emulation check failed: %s\n", msg);
+    bs_vm_free(vm);
+    bs_topo_free(t);
+    return problems || rc ? EXIT_FAILED : EXIT_OK;
+}
