@@ -93,6 +93,11 @@ int bs_bridge_slot_for(const struct bs_node *bridge, uint32_t res_flags);
  * (64-bit unless the bridge is pref32). */
 uint32_t bs_window_flags(const bs_topo *t, int node, int win);
 
+/* Record, for every assigned resource, which window of its parent holds it
+ * (struct bs_res.win), for topologies whose addresses came from outside
+ * (a file with at=, an importer). */
+void bs_topo_locate(bs_topo *t);
+
 /* Append a failure record and return it (NULL only on ENOMEM, when the last
  * record's reason says that more failures were lost). */
 bs_failure *bs_failure_add(bs_topo *t, int node, int slot, int win_node,

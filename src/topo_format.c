@@ -1,19 +1,23 @@
 /*
- * Canonical writer of the topology text format.  The output describes the
- * machine, not an assignment: addresses appear only where firmware fixed
+ * Canonical writer of the topology text format.  bs_topo_format describes
+ * the machine, not an assignment: addresses appear only where firmware fixed
  * them (fixed=), so formatting an assigned topology gives the same text as
- * formatting it before assignment.  One spelling per fact (fixed attribute
+ * formatting it before assignment.  bs_topo_format_assigned adds the
+ * current assignment (at= on BARs, win-io/mem/pref= on bridges), the form
+ * `barspace check` reads.  One spelling per fact (fixed attribute
  * order, sizes through bs_fmt_size, addresses in hex, 4-space indentation)
  * makes parse -> format a fixed point.
  */
 #include "internal.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 struct out {
     char *buf;
     size_t cap, len;
+    bool assigned; /* also write at= and win-*= (an assigned state) */
 };
 
 static void emit(struct out *o, const char *fmt, ...)
@@ -71,6 +75,8 @@ static void write_res(struct out *o, const struct bs_node *n, int slot)
     }
     if (r->flags & BS_RF_FIXED)
         emit(o, " fixed=0x%llx", (unsigned long long)r->fixed);
+    else if (o->assigned && (r->flags & BS_RF_ASSIGNED))
+        emit(o, " at=0x%llx", (unsigned long long)r->addr);
     if (r->rebar) {
         const char *sep = " rebar=";
         /* Bits 44 and up would be sizes beyond 2^63: no BAR has them. */
@@ -112,6 +118,13 @@ static void write_node(struct out *o, const bs_topo *t, int id)
         emit(o, " model=%s", n->model);
     if (!bridge && n->num_vfs)
         emit(o, " vfs=%u", n->num_vfs);
+    for (int i = 0; bridge && o->assigned && i < 3; i++) {
+        static const char *const wk[3] = {"win-io", "win-mem", "win-pref"};
+        const struct bs_res *w = &n->res[BS_SLOT_WIN_IO + i];
+        if ((w->flags & BS_RF_ASSIGNED) && w->size)
+            emit(o, " %s=0x%llx-0x%llx", wk[i], (unsigned long long)w->addr,
+                 (unsigned long long)bs_last(w->addr, w->size));
+    }
 
     bool body = n->first_child >= 0;
     for (int s = 0; s < BS_SLOT_WIN_IO && !body; s++)
@@ -131,9 +144,9 @@ static void write_node(struct out *o, const bs_topo *t, int id)
     emit(o, "}\n");
 }
 
-size_t bs_topo_format(const bs_topo *t, char *buf, size_t cap)
+static size_t format(const bs_topo *t, char *buf, size_t cap, bool assigned)
 {
-    struct out o = {buf, buf ? cap : 0, 0};
+    struct out o = {buf, buf ? cap : 0, 0, assigned};
     if (o.cap)
         buf[0] = 0;
     if (t->name[0])
@@ -151,4 +164,14 @@ size_t bs_topo_format(const bs_topo *t, char *buf, size_t cap)
     BS_FOR_CHILDREN(t, 0, c)
         write_node(&o, t, c);
     return o.len;
+}
+
+size_t bs_topo_format(const bs_topo *t, char *buf, size_t cap)
+{
+    return format(t, buf, cap, false);
+}
+
+size_t bs_topo_format_assigned(const bs_topo *t, char *buf, size_t cap)
+{
+    return format(t, buf, cap, true);
 }

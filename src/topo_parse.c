@@ -551,6 +551,8 @@ static const struct attr_def bridge_attrs[] = {
     {"mem", A_VALUE, "SIZE"},   {"pref", A_VALUE, "SIZE"},
     {"pref32", A_FLAG, ""},     {"slot", A_VALUE, "N"},
     {"fn", A_VALUE, "N"},       {"model", A_VALUE, "WORD"},
+    {"win-io", A_VALUE, "BASE-LIMIT"}, {"win-mem", A_VALUE, "BASE-LIMIT"},
+    {"win-pref", A_VALUE, "BASE-LIMIT"},
 };
 static const struct attr_def device_attrs[] = {
     {"pinned", A_FLAG, ""}, {"slot", A_VALUE, "N"}, {"fn", A_VALUE, "N"},
@@ -590,6 +592,9 @@ static int st_node(struct parser *p, int kind)
     uint32_t flags = 0;
     uint64_t reserve[3] = {0, 0, 0}, slot = UINT64_MAX, fn = UINT64_MAX,
              vfs = 0;
+    /* Assigned bridge windows (win-io= ...), as written for an assigned
+     * topology by bs_topo_format_assigned(). */
+    uint64_t wbase[3] = {0, 0, 0}, wsize[3] = {0, 0, 0};
     const char *model = NULL;
     size_t model_n = 0;
     const struct attr_def *defs =
@@ -599,7 +604,8 @@ static int st_node(struct parser *p, int kind)
                     : (int)(sizeof device_attrs / sizeof device_attrs[0]);
     const char *expected =
         kind == BS_NODE_BRIDGE
-            ? "hotplug, io=, mem=, pref=, pref32, slot=, fn=, model= or '{'"
+            ? "hotplug, io=, mem=, pref=, pref32, slot=, fn=, model=, "
+              "win-io=, win-mem=, win-pref= or '{'"
             : "pinned, slot=, fn=, model=, vfs= or '{'";
     for (int i = 2; i < p->ntk; i++) {
         const struct tok *a = &p->tk[i];
@@ -632,6 +638,17 @@ static int st_node(struct parser *p, int kind)
             int r = !strcmp(key, "io") ? 0 : !strcmp(key, "mem") ? 1 : 2;
             if ((rc = want_size(p, a, v, vn, &reserve[r])))
                 return rc;
+        } else if (!strncmp(key, "win-", 4)) {
+            int r = !strcmp(key, "win-io") ? 0 : !strcmp(key, "win-mem") ? 1 : 2;
+            struct tok vt = {v, vn, a->col + (int)(v - a->p)};
+            if ((rc = parse_range(p, &vt, &wbase[r], &wsize[r])))
+                return rc;
+            uint64_t g = r == 0 ? 4096 : BS_MIB;
+            if ((wbase[r] | wsize[r]) & (g - 1))
+                return perr(p, &vt, "a bridge %s window is on a %s granule: "
+                                    "base and size must be multiples of it",
+                            r == 0 ? "I/O" : "memory",
+                            r == 0 ? "4 KiB" : "1 MiB");
         } else if (!strcmp(key, "slot")) {
             if ((rc = want_int(p, a, v, vn, 0, 31, "slot", &slot)))
                 return rc;
@@ -672,6 +689,16 @@ static int st_node(struct parser *p, int kind)
     if (model) {
         memcpy(n->model, model, model_n);
         n->model[model_n] = 0;
+    }
+    for (int r = 0; r < 3; r++) {
+        if (!wsize[r])
+            continue;
+        struct bs_res *w = &n->res[BS_SLOT_WIN_IO + r];
+        w->addr = wbase[r];
+        w->size = w->want = wsize[r];
+        w->align = r == 0 ? 4096 : BS_MIB;
+        w->flags = BS_RF_ASSIGNED;
+        w->line = p->line;
     }
     if ((rc = name_add(p, id)))
         return rc;
@@ -867,16 +894,19 @@ static int st_bar(struct parser *p, int what)
     unsigned seen = 0;
     static const struct attr_def bar_attrs[] = {
         {"pref", A_FLAG, ""},
+        {"at", A_VALUE, "ADDR"},
         {"fixed", A_VALUE, "ADDR"},
         {"rebar", A_VALUE, "SIZE,SIZE,..."},
     };
-    static const struct attr_def rom_attrs[] = {{"fixed", A_VALUE, "ADDR"}};
+    static const struct attr_def rom_attrs[] = {{"at", A_VALUE, "ADDR"},
+                                                {"fixed", A_VALUE, "ADDR"}};
     const struct attr_def *defs = what == ROM ? rom_attrs : bar_attrs;
-    int ndefs = what == ROM ? 1 : what == VFBAR ? 1 : 3;
-    const char *expected = what == ROM     ? "fixed="
-                           : what == VFBAR ? "pref"
-                                           : "pref, fixed= or rebar=";
-    const struct tok *fixed_tok = NULL;
+    int ndefs = what == ROM ? 2 : what == VFBAR ? 2 : 4;
+    const char *expected = what == ROM     ? "at= or fixed="
+                           : what == VFBAR ? "pref or at="
+                                           : "pref, at=, fixed= or rebar=";
+    const struct tok *fixed_tok = NULL, *at_tok = NULL;
+    uint64_t at_addr = 0;
     for (; ti < p->ntk; ti++) {
         const struct tok *a = &p->tk[ti];
         if (tok_is(a, "{") || tok_is(a, "}"))
@@ -900,6 +930,10 @@ static int st_bar(struct parser *p, int what)
                 return rc;
             flags |= BS_RF_FIXED;
             fixed_tok = a;
+        } else if (!strcmp(key, "at")) {
+            if ((rc = want_addr(p, a, v, vn, &at_addr)))
+                return rc;
+            at_tok = a;
         } else {
             if (flags & BS_RF_IO)
                 return perr(p, a, "an I/O BAR cannot be resizable");
@@ -927,6 +961,22 @@ static int st_bar(struct parser *p, int what)
         if (!(flags & (BS_RF_IO | BS_RF_MEM64)) && last >= BS_4G)
             return perr(p, a, "a %s cannot be fixed above 4 GiB (it has "
                               "32 address bits)",
+                        what == ROM ? "ROM" : "mem32 BAR");
+    }
+
+    if (at_tok) {
+        /* An assigned (movable) address: aligned, and not also fixed. */
+        if (fixed_tok)
+            return perr(p, at_tok, "at= and fixed= together: a fixed BAR is "
+                                   "always at its fixed address");
+        if (at_addr & (size - 1))
+            return perr(p, at_tok, "address 0x%llx is not aligned to the "
+                                   "size %s", (unsigned long long)at_addr,
+                        bs_fmt_size(size, sb, sizeof sb));
+        if (!(flags & (BS_RF_IO | BS_RF_MEM64)) &&
+            at_addr + (size - 1) >= BS_4G)
+            return perr(p, at_tok, "a %s cannot sit above 4 GiB (it has 32 "
+                                   "address bits)",
                         what == ROM ? "ROM" : "mem32 BAR");
     }
 
@@ -960,6 +1010,13 @@ static int st_bar(struct parser *p, int what)
         return perr_code(p, rc, k, "cannot set %s of '%s' (%s)",
                          bs_slot_name(slot), n->name, bs_strerror(rc));
     n->res[slot].line = p->line;
+    if (at_tok) {
+        if (at_addr + (n->res[slot].size - 1) < at_addr)
+            return perr(p, at_tok, "address 0x%llx + size overflows 2^64",
+                        (unsigned long long)at_addr);
+        n->res[slot].addr = at_addr;
+        n->res[slot].flags |= BS_RF_ASSIGNED;
+    }
     if (have_rebar)
         n->res[slot].rebar = rebar;
     if (flags & BS_RF_MEM64)
@@ -1063,6 +1120,7 @@ int bs_topo_parse(const char *text, size_t len, const char *filename,
     if (rc) {
         bs_topo_free(p->t);
     } else {
+        bs_topo_locate(p->t);
         *out = p->t;
         if (err)
             memset(err, 0, sizeof *err);

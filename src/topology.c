@@ -397,3 +397,39 @@ int bs_topo_failure(const bs_topo *t, int i, bs_failure *out)
     *out = t->fail[i];
     return BS_OK;
 }
+
+static bool holds(uint64_t wb, uint64_t ws, uint64_t b, uint64_t s)
+{
+    return b >= wb && bs_last(b, s) <= bs_last(wb, ws) && bs_last(b, s) >= b;
+}
+
+void bs_topo_locate(bs_topo *t)
+{
+    for (int i = 1; i < t->nnodes; i++) {
+        const struct bs_node *p = &t->nodes[t->nodes[i].parent];
+        for (int k = 0; k < BS_NSLOTS; k++) {
+            struct bs_res *r = &t->nodes[i].res[k];
+            if (!(r->flags & BS_RF_ASSIGNED) || !r->size)
+                continue;
+            uint32_t f = bs_slot_is_window(k) ? bs_window_flags(t, i, k) : r->flags;
+            r->win = BS_WIN_NONE;
+            if (t->nodes[i].parent == 0) {
+                for (int w = 0; w < t->nwin && r->win == BS_WIN_NONE; w++)
+                    if (!!(t->win[w].flags & BS_RF_IO) == !!(f & BS_RF_IO) &&
+                        holds(t->win[w].base, t->win[w].size, r->addr, r->size))
+                        r->win = w;
+                continue;
+            }
+            int first = bs_bridge_slot_for(p, f);
+            int cand[2] = {first, BS_SLOT_WIN_MEM};
+            for (int j = 0; j < (first == BS_SLOT_WIN_PREF ? 2 : 1); j++) {
+                const struct bs_res *w = &p->res[cand[j]];
+                if ((w->flags & BS_RF_ASSIGNED) &&
+                    holds(w->addr, w->size, r->addr, r->size)) {
+                    r->win = cand[j];
+                    break;
+                }
+            }
+        }
+    }
+}

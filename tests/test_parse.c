@@ -443,6 +443,18 @@ static const struct bad bad_cases[] = {
     /* A NUL inside a number ends nothing: the whole token is bad. */
     {W DEV "  bar 0 mem32 4\0K\n}\n", sizeof(W DEV "  bar 0 mem32 4\0K\n}\n") - 1,
      BS_EPARSE, 3, 15, "got '4\\x00K'"},
+    /* Assigned state (at=, win-*=), as `assign -o` writes it. */
+    {W DEV "  bar 0 mem32 1M at=0xc0080000\n}\n", 0, BS_EPARSE, 3, 18,
+     "address 0xc0080000 is not aligned to the size 1M"},
+    {W DEV "  bar 0 mem32 1M at=0xc0000000 fixed=0xc0000000\n}\n", 0,
+     BS_EPARSE, 3, 18, "at= and fixed= together"},
+    {W DEV "  bar 0 mem32 1M at=0x100000000\n}\n", 0, BS_EPARSE, 3, 18,
+     "cannot sit above 4 GiB"},
+    {W DEV "  bar 0 mem32 1M at=zz\n}\n", 0, BS_EPARSE, 3, 18, "got 'zz'"},
+    {W "bridge b win-mem=0xc0080000-0xc017ffff\n", 0, BS_EPARSE, 2, 18,
+     "on a 1 MiB granule"},
+    {W "bridge b win-io=0x1000\n", 0, BS_EPARSE, 2, 17,
+     "expected a range BASE-LIMIT"},
 };
 
 static void test_errors(void)

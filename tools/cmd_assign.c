@@ -293,7 +293,7 @@ int cmd_assign(int argc, char **argv)
         fprintf(stderr, "barspace: internal error: invariant violated: %s\n",
                 v[i].msg);
     if (out) {
-        size_t need = bs_topo_format(t, NULL, 0);
+        size_t need = bs_topo_format_assigned(t, NULL, 0);
         char *buf = malloc(need + 1);
         FILE *f = buf ? fopen(out, "w") : NULL;
         if (!f) {
@@ -302,7 +302,7 @@ int cmd_assign(int argc, char **argv)
             bs_topo_free(t);
             return EXIT_BADINPUT;
         }
-        bs_topo_format(t, buf, need + 1);
+        bs_topo_format_assigned(t, buf, need + 1);
         fputs(buf, f);
         fclose(f);
         free(buf);

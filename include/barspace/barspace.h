@@ -170,6 +170,8 @@ int bs_topo_parse(const char *text, size_t len, const char *filename,
 int bs_topo_load(const char *path, bs_topo **out, bs_error *err);
 /* Write the text format, snprintf-style: returns the length needed. */
 size_t bs_topo_format(const bs_topo *t, char *buf, size_t cap);
+/* The same with the current assignment (at=, win-io/mem/pref=). */
+size_t bs_topo_format_assigned(const bs_topo *t, char *buf, size_t cap);
 
 const char *bs_topo_name(const bs_topo *t);
 int bs_topo_node_count(const bs_topo *t);
