@@ -61,19 +61,34 @@ bool cli_is_help(const char *a)
 
 const char *cli_size(uint64_t v)
 {
+    /* Exact multiples print as "64K"/"128G"; other sizes of 1K and more
+     * with one decimal in the largest unit ("996.1M"), so tables stay
+     * narrow and readable. */
     static char ring[8][32];
     static int k;
     char *b = ring[k++ & 7];
     static const char unit[] = "KMGTPE";
     int u = -1;
-    while (v && v % 1024 == 0 && u < 5) {
-        v /= 1024;
+    uint64_t x = v;
+    while (x && x % 1024 == 0 && u < 5) {
+        x /= 1024;
         u++;
     }
-    if (u < 0)
+    if (u >= 0 && x < 1024) {
+        snprintf(b, 32, "%llu%c", (unsigned long long)x, unit[u]);
+        return b;
+    }
+    if (v < 1024) {
         snprintf(b, 32, "%llu", (unsigned long long)v);
-    else
-        snprintf(b, 32, "%llu%c", (unsigned long long)v, unit[u]);
+        return b;
+    }
+    double d = (double)v;
+    u = -1;
+    while (d >= 1024.0 && u < 5) {
+        d /= 1024.0;
+        u++;
+    }
+    snprintf(b, 32, "%.1f%c", d, unit[u]);
     return b;
 }
 
