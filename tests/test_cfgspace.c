@@ -420,6 +420,33 @@ static void test_bdf(void)
     bs_topo_free(t);
 }
 
+/* A planner moves things in the topology; reload makes the registers and
+ * the mappings follow. */
+static void test_reload(void)
+{
+    int rp, gpu, nic;
+    bs_topo *t = machine(&rp, &gpu, &nic);
+    bs_vm *vm = new_vm(t, BS_CMD_MEM, 0);
+    t->nodes[nic].res[0].addr = 0xc3000000;
+    t->nodes[gpu].res[1].addr = (UINT64_C(1) << 40) + 128 * G;
+    t->nodes[rp].res[BS_SLOT_WIN_PREF].size = 512 * G;
+    CHECK(bs_vm_check(vm, NULL, 0) > 0); /* registers now disagree */
+    CHECK_EQ(bs_vm_reload(vm), BS_OK);
+    CHECK_EQ(rd(vm, nic, 0x10, 4), 0xc3000004);
+    CHECK_EQ(rd(vm, gpu, 0x18, 4), 0x120);
+    CHECK_EQ(rd(vm, rp, 0x2c, 4), 0x17f);
+    bs_vm_range r[16];
+    int n = bs_vm_mapped(vm, r, 16);
+    bool moved = false;
+    for (int i = 0; i < n; i++)
+        moved |= r[i].node == gpu && r[i].bar == 1 &&
+                 r[i].gpa == (UINT64_C(1) << 40) + 128 * G;
+    CHECK(moved);
+    CHECK_EQ(bs_vm_check(vm, NULL, 0), 0);
+    bs_vm_free(vm);
+    bs_topo_free(t);
+}
+
 int main(void)
 {
     test_identity_and_access();
@@ -431,5 +458,6 @@ int main(void)
     test_rebar();
     test_lock_while_decoding();
     test_bdf();
+    test_reload();
     TEST_DONE("test_cfgspace");
 }
