@@ -34,6 +34,9 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 HEADERS   := $(wildcard include/barspace/*.h src/*.h src/*/*.h tests/*.h tools/*.h)
 
 .PHONY: all lib tests check check-one demo bench install clean fuzz peer
+# Keep object files of test and bench binaries (they are intermediates of
+# pattern rules, which make would otherwise delete after every link).
+.SECONDARY:
 
 all: $(BUILD)/barspace $(BUILD)/libbarspace.a $(BUILD)/libbarspace.so
 
@@ -93,3 +96,10 @@ install: all
 
 clean:
 	rm -rf build build-san build-fuzz build-check.log build-san-check.log
+
+# The real peer: QEMU q35 + SeaBIOS/OVMF/qboot + Debian's Linux 6.1 on every
+# peer/topologies/*.topo (docs/peer.md).  Needs apt and network on first use;
+# not part of `make check`.
+peer: $(BUILD)/barspace
+	sh peer/setup
+	BARSPACE=$(BUILD)/barspace sh peer/suite
