@@ -35,6 +35,7 @@ run() {
 # --- one line per bench binary ---
 run bench_alloc     # bs_space vs kernel-style list vs buddy (docs/allocator.md)
 run bench_assign    # linux and pack at 10 to 100,000 BARs (docs/assignment.md)
+run bench_boot      # the seed VM per guest model and host policy (docs/boot-cost.md)
 
 # --- any bench binary not listed above ---
 for b in "$BUILD"/bench/bench_*; do
