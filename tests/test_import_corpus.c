@@ -1,0 +1,241 @@
+/*
+ * The import corpus: real Linux 6.1 output from the QEMU peer
+ * (tests/data/import/peer: dmesg, /proc/iomem, sysfs of each boot), the
+ * hand-made edge cases beside it, and, when the project's shared directory
+ * sits beside the clone, the public real-machine logs of ../shared/realdata.
+ * Every input must import; wherever the kernel reported no failure the
+ * reconstructed assignment must pass the checker.  The round trip (import,
+ * forget what the kernel assigned, run the linux policy) is measured
+ * against the kernel's own assignment and printed.
+ */
+#include "barspace/import.h"
+#include "test.h"
+
+#include <dirent.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DATA "tests/data/import/"
+#define PEER DATA "peer/"
+#define REALDATA "../shared/realdata"
+
+static int files_ok, files_total;
+
+static bs_topo *import(const char *const *paths, int n, bool must)
+{
+    bs_topo *t = NULL;
+    bs_error e = {0};
+    files_total++;
+    int rc = bs_import_paths(paths, n, &t, &e);
+    if (rc == BS_OK)
+        files_ok++;
+    else if (must)
+        fprintf(stderr, "import %s: %s:%d: %s\n", paths[0], e.file, e.line,
+                e.msg);
+    if (must)
+        CHECK_EQ(rc, BS_OK);
+    return t;
+}
+
+static void check_clean(const bs_topo *t, const char *what)
+{
+    if (!t || bs_topo_failure_count(t) || !bs_topo_window_count(t))
+        return;
+    bs_violation v[4];
+    int n = bs_check(t, NULL, v, 4);
+    for (int i = 0; i < n && i < 4; i++)
+        fprintf(stderr, "%s: %s\n", what, v[i].msg);
+    CHECK_EQ(n, 0);
+}
+
+static bool ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && !strcmp(s + a - b, suf);
+}
+
+static void read_env(const char *path, bs_assign_opts *o)
+{
+    bs_assign_opts_init(o, BS_POLICY_LINUX);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "append=", 7))
+            continue;
+        if (strstr(line, "realloc") && !strstr(line, "realloc=off"))
+            o->realloc = 1;
+        const char *p;
+        unsigned long long v;
+        char unit;
+        if ((p = strstr(line, "hpmmiosize=")) &&
+            sscanf(p + 11, "%llu%c", &v, &unit) >= 1)
+            o->hp_mmio = v << (unit == 'M' ? 20 : unit == 'G' ? 30 : unit == 'K' ? 10 : 0);
+        if ((p = strstr(line, "hpmmioprefsize=")) &&
+            sscanf(p + 15, "%llu%c", &v, &unit) >= 1)
+            o->hp_mmio_pref = v << (unit == 'M' ? 20 : unit == 'G' ? 30 : unit == 'K' ? 10 : 0);
+    }
+    fclose(f);
+}
+
+/* Round trip: same resource, same address, as many as agree. */
+static void round_trip(const bs_topo *seen, const char *env, int *agree,
+                       int *total, int *boots_exact)
+{
+    bs_topo *t = bs_topo_clone(seen);
+    if (!t)
+        return;
+    bs_assign_opts o;
+    read_env(env, &o);
+    bs_topo_unassign(t); /* keeps what firmware fixed */
+    bs_assign(t, &o, NULL);
+    int a = 0, n = 0;
+    for (int i = 1; i < bs_topo_node_count(seen); i++)
+        for (int s = 0; s < BS_NSLOTS; s++) {
+            bs_res_info x, y;
+            if (bs_topo_res_info(seen, i, s, &x) || !x.size ||
+                (x.flags & BS_RF_UPPER))
+                continue;
+            if (!(x.flags & (BS_RF_ASSIGNED | BS_RF_FAILED)))
+                continue;
+            n++;
+            if (bs_topo_res_info(t, i, s, &y))
+                continue;
+            if (x.flags & BS_RF_FAILED)
+                a += !(y.flags & BS_RF_ASSIGNED);
+            else
+                a += (y.flags & BS_RF_ASSIGNED) && y.addr == x.addr &&
+                     y.size == x.size;
+        }
+    *agree += a;
+    *total += n;
+    *boots_exact += a == n;
+    bs_topo_free(t);
+}
+
+static void peer_corpus(void)
+{
+    DIR *d = opendir(PEER);
+    CHECK(d != NULL);
+    if (!d)
+        return;
+    struct dirent *de;
+    int boots = 0, agree = 0, total = 0, exact = 0, clean = 0;
+    while ((de = readdir(d))) {
+        if (!ends_with(de->d_name, ".dmesg"))
+            continue;
+        char base[256], dm[512], io[512], tar[512], env[512];
+        snprintf(base, sizeof base, "%.*s", (int)strlen(de->d_name) - 6,
+                 de->d_name);
+        snprintf(dm, sizeof dm, PEER "%s.dmesg", base);
+        snprintf(io, sizeof io, PEER "%s.iomem", base);
+        snprintf(tar, sizeof tar, PEER "%s.sysfs.tar", base);
+        snprintf(env, sizeof env, PEER "%s.env", base);
+        boots++;
+        const char *one[1] = {dm};
+        bs_topo *t = import(one, 1, true);
+        check_clean(t, dm);
+        if (t && !bs_topo_failure_count(t))
+            clean++;
+        if (t)
+            round_trip(t, env, &agree, &total, &exact);
+        one[0] = io;
+        bs_topo *ti = import(one, 1, true);
+        check_clean(ti, io);
+        bs_topo_free(ti);
+        FILE *f = fopen(tar, "rb");
+        const char *all[3] = {dm, io, tar};
+        int nall = 2;
+        if (f) {
+            fclose(f);
+            one[0] = tar;
+            bs_topo *ts = import(one, 1, true);
+            bs_topo_free(ts);
+            nall = 3;
+        }
+        bs_topo *tm = import(all, nall, true);
+        if (t && tm)
+            CHECK_EQ(bs_topo_failure_count(tm), bs_topo_failure_count(t));
+        check_clean(tm, dm);
+        bs_topo_free(tm);
+        bs_topo_free(t);
+    }
+    closedir(d);
+    CHECK(boots > 0);
+    CHECK(total > 0);
+    printf("peer corpus: %d boots (%d without kernel failures); round trip "
+           "import -> assign --policy linux: %d/%d resources (%.1f%%) agree "
+           "with the kernel, %d/%d boots exactly\n",
+           boots, clean, agree, total, total ? 100.0 * agree / total : 0.0,
+           exact, boots);
+}
+
+static void edge_cases(void)
+{
+    DIR *d = opendir(DATA);
+    CHECK(d != NULL);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!ends_with(de->d_name, ".log") && !ends_with(de->d_name, ".txt"))
+            continue;
+        char p[512];
+        snprintf(p, sizeof p, DATA "%s", de->d_name);
+        /* Inputs made to be refused are refused. */
+        bool bad = !strncmp(de->d_name, "no-", 3) ||
+                   !strncmp(de->d_name, "bad-", 4);
+        const char *one[1] = {p};
+        bs_topo *t = import(one, 1, !bad);
+        if (bad) {
+            CHECK(t == NULL);
+            files_total--;
+        }
+        check_clean(t, p);
+        bs_topo_free(t);
+    }
+    closedir(d);
+}
+
+static void realdata(void)
+{
+    DIR *d = opendir(REALDATA);
+    if (!d) {
+        printf("note: %s not found (the shared directory is not beside this "
+               "clone); real-machine logs skipped\n", REALDATA);
+        return;
+    }
+    int n = 0, ok = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.' || !strncmp(de->d_name, "README", 6))
+            continue;
+        char p[512];
+        snprintf(p, sizeof p, REALDATA "/%s", de->d_name);
+        const char *one[1] = {p};
+        int before = files_ok;
+        bs_topo *t = import(one, 1, true);
+        n++;
+        ok += files_ok > before;
+        /* These are excerpts with failures: each failure is kept. */
+        if (t)
+            CHECK(bs_topo_failure_count(t) > 0);
+        check_clean(t, p);
+        bs_topo_free(t);
+    }
+    closedir(d);
+    CHECK(n > 0);
+    printf("realdata: %d/%d logs imported\n", ok, n);
+}
+
+int main(void)
+{
+    peer_corpus();
+    edge_cases();
+    realdata();
+    printf("corpus: %d/%d inputs imported\n", files_ok, files_total);
+    TEST_DONE("test_import_corpus");
+}

@@ -1,0 +1,239 @@
+/* barspace diagnose: why BARs failed on a real machine, and what fixes it. */
+#include "cli.h"
+#include "cli_import.h"
+#include "barspace/diagnose.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: barspace diagnose FILE... [--format F] [--vm|--metal] [--json]\n"
+    "\n"
+    "Import FILE... as `barspace import` does (kernel log, lspci, sysfs copy,\n"
+    "/proc/iomem; or one .topo file), then print:\n"
+    "  - the reconstructed tree with every BAR and window and its address;\n"
+    "  - every failed resource: which window it needed, how big, how much was\n"
+    "    free there and how fragmented;\n"
+    "  - whether barspace's linux model and its pack policy assign everything\n"
+    "    inside the same windows (a move plan: not evaluated yet);\n"
+    "  - remedies with numbers, each verified by assigning a copy of the\n"
+    "    topology with the remedy applied (pci=realloc, pci=hpmmioprefsize=,\n"
+    "    a bigger 64-bit window: QEMU pci-hole64-size / OVMF X-PciMmio64Mb,\n"
+    "    Above 4G Decoding, a smaller Resizable BAR, ...).\n"
+    "\n"
+    "  --vm / --metal  word remedies for a QEMU VM / a real machine (default:\n"
+    "                  guessed from the device IDs)\n"
+    "  --format F      auto|dmesg|lspci|sysfs|iomem for every FILE\n"
+    "  --json          machine-readable output (schema barspace.diagnose/1)\n"
+    "\n"
+    "exit: 0 nothing failed, 1 something failed (see the remedies), 2 bad input\n"
+    "\n"
+    "examples:\n"
+    "  dmesg | barspace diagnose -\n"
+    "  barspace diagnose boot.log /proc/iomem --vm\n"
+    "  barspace diagnose machine.topo --json\n";
+
+static void print_tree(const bs_topo *t)
+{
+    int n = bs_topo_node_count(t);
+    for (int w = 0; w < bs_topo_window_count(t); w++) {
+        bs_window_info wi;
+        bs_topo_window_info(t, w, &wi);
+        printf("  root window %d: %s [0x%llx-0x%llx] %s\n", w,
+               (wi.flags & BS_RF_IO) ? "io " : "mem",
+               (unsigned long long)wi.base,
+               (unsigned long long)(wi.base + (wi.size - 1)), cli_size(wi.size));
+    }
+    for (int i = 1; i < n; i++) {
+        bs_node_info ni;
+        bs_topo_node_info(t, i, &ni);
+        printf("  %*s%s%s%s%s\n", (ni.depth - 1) * 2, "", ni.name,
+               ni.kind == BS_NODE_BRIDGE ? " (bridge)" : "",
+               (ni.flags & BS_NF_HOTPLUG) ? " hot-plug" : "",
+               ni.model[0] ? "" : "");
+        for (int s = 0; s < BS_NSLOTS; s++) {
+            bs_res_info r;
+            if (bs_topo_res_info(t, i, s, &r) || (r.flags & BS_RF_UPPER) ||
+                !r.size)
+                continue;
+            char where[64];
+            if (r.flags & BS_RF_FAILED)
+                snprintf(where, sizeof where, "FAILED");
+            else if (r.flags & BS_RF_ASSIGNED)
+                snprintf(where, sizeof where, "0x%llx-0x%llx%s",
+                         (unsigned long long)r.addr,
+                         (unsigned long long)(r.addr + (r.size - 1)),
+                         (r.flags & BS_RF_FIXED) ? " (firmware)" : "");
+            else
+                snprintf(where, sizeof where, "unassigned");
+            printf("  %*s  %-11s %-11s %6s  %s\n", (ni.depth - 1) * 2, "",
+                   bs_slot_name(s), cli_kind(r.flags, s), cli_size(r.size),
+                   where);
+        }
+    }
+}
+
+static const char *tri(int v)
+{
+    return v < 0 ? "not evaluated" : v ? "yes" : "no";
+}
+
+int cmd_diagnose(int argc, char **argv)
+{
+    bool json = false;
+    int machine = BS_DIAG_AUTO;
+    int format = BS_IMPORT_AUTO;
+    char **files = calloc((size_t)argc + 1, sizeof *files);
+    int nf = 0;
+    if (!files)
+        return EXIT_FAILED;
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            fputs(usage_text, stdout);
+            free(files);
+            return EXIT_OK;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = true;
+        } else if (!strcmp(argv[i], "--vm")) {
+            machine = BS_DIAG_VM;
+        } else if (!strcmp(argv[i], "--metal")) {
+            machine = BS_DIAG_METAL;
+        } else if (!strcmp(argv[i], "--format")) {
+            if (i + 1 >= argc || (format = cli_import_format(argv[++i])) < 0) {
+                free(files);
+                return cli_usage_error("diagnose", "--format needs one of "
+                                       "auto, dmesg, lspci, sysfs, iomem");
+            }
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            free(files);
+            return cli_usage_error("diagnose", "unknown option '%s'", argv[i]);
+        } else {
+            files[nf++] = argv[i];
+        }
+    }
+    if (!nf) {
+        free(files);
+        return cli_usage_error("diagnose", "no input FILE");
+    }
+    bs_import *im = NULL;
+    bs_topo *t = NULL;
+    size_t l0 = strlen(files[0]);
+    if (nf == 1 && l0 > 5 && !strcmp(files[0] + l0 - 5, ".topo")) {
+        t = cli_load_topo(files[0]);
+        if (!t) {
+            free(files);
+            return EXIT_BADINPUT;
+        }
+    } else {
+        int rc = cli_import(nf, files, "diagnose", format, &im, &t);
+        if (rc) {
+            free(files);
+            return rc;
+        }
+    }
+    free(files);
+    bs_diag *d = NULL;
+    bs_error e = {0};
+    if (bs_diagnose(t, machine, &d, &e)) {
+        cli_print_error(&e);
+        bs_topo_free(t);
+        bs_import_free(im);
+        return EXIT_FAILED;
+    }
+    bs_diag_summary s;
+    bs_diag_get_summary(d, &s);
+    int nfail = bs_diag_failure_count(d), nrem = bs_diag_remedy_count(d);
+    if (json) {
+        printf("{\"schema\":\"barspace.diagnose/1\",\"functions\":%d,"
+               "\"root_windows\":%d,\"vm\":%s,\"failures\":[",
+               bs_topo_node_count(t) - 1, s.root_windows,
+               s.vm ? "true" : "false");
+        for (int i = 0; i < nfail; i++) {
+            bs_diag_failure f;
+            bs_diag_failure_get(d, i, &f);
+            bs_node_info ni;
+            bs_topo_node_info(t, f.node, &ni);
+            printf("%s{\"node\":", i ? "," : "");
+            cli_json_str(stdout, ni.name);
+            printf(",\"slot\":");
+            cli_json_str(stdout, bs_slot_name(f.slot));
+            printf(",\"size\":%llu,\"reason\":\"%s\",\"window_base\":%llu,"
+                   "\"window_size\":%llu,\"free\":%llu,\"largest_free\":%llu,"
+                   "\"free_runs\":%llu,\"text\":",
+                   (unsigned long long)f.size, bs_diag_reason_name(f.reason),
+                   (unsigned long long)f.win_base,
+                   (unsigned long long)f.win_size,
+                   (unsigned long long)f.win_free,
+                   (unsigned long long)f.win_largest,
+                   (unsigned long long)f.win_extents);
+            cli_json_str(stdout, f.text);
+            putchar('}');
+        }
+        printf("],\"check_violations\":%d,\"linux_ok\":%d,\"pack_ok\":%d,"
+               "\"move_plan\":%d,\"remedies\":[",
+               s.violations, s.linux_ok, s.pack_ok, s.move_plan);
+        for (int i = 0; i < nrem; i++) {
+            bs_remedy r;
+            bs_diag_remedy_get(d, i, &r);
+            printf("%s{\"kind\":\"%s\",\"value\":%llu,\"after\":%d,\"text\":",
+                   i ? "," : "", bs_remedy_kind_name(r.kind),
+                   (unsigned long long)r.value, r.after);
+            cli_json_str(stdout, r.text);
+            putchar('}');
+        }
+        printf("],\"notes\":[");
+        for (int i = 0; im && i < bs_import_note_count(im); i++) {
+            if (i)
+                putchar(',');
+            cli_json_str(stdout, bs_import_note(im, i));
+        }
+        printf("]}\n");
+    } else {
+        printf("machine: %d function(s), %d root window(s)%s\n",
+               bs_topo_node_count(t) - 1, s.root_windows,
+               s.vm ? ", a QEMU VM" : "");
+        for (int i = 0; im && i < bs_import_note_count(im); i++)
+            printf("note: %s\n", bs_import_note(im, i));
+        printf("\ntree:\n");
+        print_tree(t);
+        printf("\nfailed: %d\n", nfail);
+        for (int i = 0; i < nfail; i++) {
+            bs_diag_failure f;
+            bs_diag_failure_get(d, i, &f);
+            bs_node_info ni;
+            bs_topo_node_info(t, f.node, &ni);
+            printf("  %s %s: %s\n", ni.name, bs_slot_name(f.slot), f.text);
+        }
+        if (!nfail)
+            printf("  nothing; the final assignment %s the checker (%d "
+                   "violation(s))\n", s.violations ? "fails" : "passes",
+                   s.violations);
+        printf("\nsame windows, assigned afresh:\n");
+        printf("  barspace linux model places everything: %s", tri(s.linux_ok));
+        if (s.linux_ok == 0)
+            printf(" (%d failure(s))", s.linux_failures);
+        printf("\n  pack policy places everything:          %s\n", tri(s.pack_ok));
+        printf("  a move plan of assigned BARs fixes it:  %s (relocation "
+               "planner not available yet)\n", tri(s.move_plan));
+        if (nfail) {
+            printf("\nremedies (each verified: the assignment succeeds with "
+                   "it):\n");
+            if (!nrem)
+                printf("  none found%s\n", s.root_windows ? ""
+                       : " (no root windows in the input, and no window "
+                         "size holds these resources)");
+            for (int i = 0; i < nrem; i++) {
+                bs_remedy r;
+                bs_diag_remedy_get(d, i, &r);
+                printf("  %d. %s", i + 1, r.text);
+                if (r.after >= 0)
+                    printf(" [together with %d]", r.after + 1);
+                printf("\n");
+            }
+        }
+    }
+    bs_diag_free(d);
+    bs_topo_free(t);
+    bs_import_free(im);
+    return nfail ? EXIT_FAILED : EXIT_OK;
+}
