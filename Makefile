@@ -93,6 +93,9 @@ install: all
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/barspace.pc
 	@if [ -f docs/barspace.1 ]; then install -d $(DESTDIR)$(PREFIX)/share/man/man1 && \
 	    install -m 644 docs/barspace.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 644 completion/barspace.bash \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/barspace
 
 clean:
 	rm -rf build build-san build-fuzz build-check.log build-san-check.log
