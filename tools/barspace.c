@@ -22,10 +22,26 @@ static void usage(FILE *f)
                "churn and rebalancing, diagnosis of real machines.\n\n"
                "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].help);
+    {
+        char nm[32];
+        snprintf(nm, sizeof nm, "%s", commands[i].name);
+        for (char *c = nm; *c; c++)
+            if (*c == '_')
+                *c = '-';
+        fprintf(f, "  %-14s %s\n", nm, commands[i].help);
+    }
     fprintf(f, "\n'barspace COMMAND --help' shows a command's options and "
                "examples.\nexit codes: 0 success, 1 something could not be "
                "done (e.g. a BAR not assigned), 2 bad input or usage.\n");
+}
+
+/* C identifiers cannot hold '-': "qemu-args" runs cmd_qemu_args. */
+static int same_command(const char *typed, const char *name)
+{
+    for (; *typed && *name; typed++, name++)
+        if (*typed != *name && !(*typed == '-' && *name == '_'))
+            return 0;
+    return *typed == *name;
 }
 
 int main(int argc, char **argv)
@@ -43,7 +59,7 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name))
+        if (same_command(argv[1], commands[i].name))
             return commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "barspace: unknown command '%s'\n", argv[1]);
     usage(stderr);

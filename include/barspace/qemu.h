@@ -1,0 +1,230 @@
+/*
+ * The real peer: QEMU (q35) plus firmware plus a Linux guest.
+ *
+ *   - export: a topology becomes QEMU command-line arguments (q35 built-ins,
+ *     pcie-root-port, x3130 switches, nvme, ivshmem-plain, e1000e, VGA);
+ *     what QEMU cannot build is refused with the topology line at fault;
+ *   - trace: QEMU's `-trace pci_cfg_* -trace pci_update_mappings*` output,
+ *     one event per line, with the access width QEMU does not print
+ *     inferred from the register and the value;
+ *   - guest: what the peer's initramfs prints (kernel PCI log lines,
+ *     /proc/iomem, every device's sysfs `resource` with its sysfs path),
+ *     i.e. the firmware's assignment as Linux found it and Linux's final one.
+ *
+ * docs/peer.md describes the formats, the device models and the suite.
+ */
+#ifndef BARSPACE_QEMU_H
+#define BARSPACE_QEMU_H
+
+#include "barspace/barspace.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------- export */
+
+/* Address of a node on its parent's bus as the exported machine has it:
+ * explicit slot=/fn= hints, the fixed q35 slots of the built-ins, else the
+ * first free slot.  BS_EINVAL (with err naming the line) when the topology
+ * cannot be exported. */
+int bs_qemu_node_addr(const bs_topo *t, int node, int *slot, int *fn,
+                      const char *filename, bs_error *err);
+
+/* QEMU arguments for the topology, one argument per line ('\n' after each),
+ * snprintf-style into buf (*need receives the length needed).  Only the
+ * machine and its devices: firmware, kernel, tracing and console are the
+ * caller's.  Returns BS_OK, or BS_EINVAL with err = "file:line: why QEMU
+ * cannot express this". */
+int bs_qemu_args(const bs_topo *t, const char *filename, char *buf,
+                 size_t cap, size_t *need, bs_error *err);
+
+/* QEMU device type a node exports to ("nvme", "pcie-root-port", ...), or
+ * NULL when it has none. */
+const char *bs_qemu_device_type(const bs_topo *t, int node);
+
+/* -------------------------------------------------------------- trace */
+
+enum bs_qev_kind {
+    BS_QEV_READ = 0,    /* pci_cfg_read */
+    BS_QEV_WRITE = 1,   /* pci_cfg_write */
+    BS_QEV_MAP_ADD = 2, /* pci_update_mappings_add */
+    BS_QEV_MAP_DEL = 3  /* pci_update_mappings_del */
+};
+
+/* Register classes, for agreement by kind of register. */
+enum bs_reg_class {
+    BS_REG_OTHER = 0,
+    BS_REG_COMMAND = 1, /* 0x04..0x05 */
+    BS_REG_BAR = 2,     /* BARs (type 0: 0x10..0x27, type 1: 0x10..0x17) */
+    BS_REG_ROM = 3,     /* expansion ROM BAR (0x30, bridges 0x38) */
+    BS_REG_WINDOW = 4,  /* bridge I/O, memory, prefetchable base/limit */
+    BS_REG_ID = 5,      /* vendor, device, class, header type */
+    BS_REG_NCLASSES = 6
+};
+
+typedef struct bs_qev {
+    int kind;          /* enum bs_qev_kind */
+    int line;          /* line in the trace file */
+    char dev[32];      /* QEMU's name of the device model */
+    unsigned bus, slot, fn;
+    unsigned off;      /* config offset (accesses) */
+    unsigned width;    /* 1, 2 or 4: inferred (QEMU does not print it) */
+    uint32_t val;      /* value read or written */
+    int bar;           /* mappings: region number (6 = ROM) */
+    uint64_t addr, size; /* mappings */
+    int bridge;        /* the function has a type-1 header */
+} bs_qev;
+
+typedef struct bs_qtrace bs_qtrace;
+
+/* Parse a trace log.  Lines that are not trace events of these four kinds
+ * (QEMU warnings, other events) are counted, not errors; a malformed line of
+ * one of the four kinds is BS_EPARSE naming the line. */
+int bs_qtrace_parse(const char *text, size_t len, const char *filename,
+                    bs_qtrace **out, bs_error *err);
+int bs_qtrace_load(const char *path, bs_qtrace **out, bs_error *err);
+void bs_qtrace_free(bs_qtrace *q);
+int bs_qtrace_count(const bs_qtrace *q);
+int bs_qtrace_get(const bs_qtrace *q, int i, bs_qev *out);
+int bs_qtrace_other_lines(const bs_qtrace *q);
+
+/* Width of a config access QEMU logged at `off` with value `val`: the
+ * register's natural width, widened when the value needs more bytes. */
+unsigned bs_cfg_access_width(unsigned off, uint32_t val, int bridge);
+/* Class of the register at `off` (enum bs_reg_class). */
+int bs_cfg_reg_class(unsigned off, int bridge);
+/* "BAR2 (0x18)", "command", "memory base", ... into buf. */
+const char *bs_cfg_reg_describe(unsigned off, unsigned width, int bridge,
+                                char *buf, size_t cap);
+const char *bs_reg_class_name(int cls);
+
+/* -------------------------------------------------------------- guest */
+
+typedef struct bs_guest bs_guest;
+
+typedef struct bs_guest_dev {
+    unsigned domain, bus, slot, fn;
+    unsigned vendor, device, class_code;
+    int bridge;
+    int depth;            /* 1 = on the root bus */
+    int path_slot[16];    /* slot.fn of each hop from the root bus down */
+    int path_fn[16];
+} bs_guest_dev;
+
+/* A resource as the guest reported it.  Slots follow enum bs_slot. */
+typedef struct bs_guest_res {
+    uint64_t start, size;
+    unsigned flags;       /* BS_RF_IO / MEM64 / PREF */
+    int assigned;         /* non-zero start */
+} bs_guest_res;
+
+/* Parse the peer's console output (markers @@PEER dmesg|iomem|ioports|sysfs
+ * written by peer/guest-init).  BS_EPARSE when a section is malformed or
+ * missing. */
+int bs_guest_parse(const char *text, size_t len, const char *filename,
+                   bs_guest **out, bs_error *err);
+int bs_guest_load(const char *path, bs_guest **out, bs_error *err);
+void bs_guest_free(bs_guest *g);
+int bs_guest_dev_count(const bs_guest *g);
+int bs_guest_dev_info(const bs_guest *g, int i, bs_guest_dev *out);
+/* Final state (sysfs).  BS_ENOENT when the slot is absent or empty. */
+int bs_guest_final(const bs_guest *g, int dev, int slot, bs_guest_res *out);
+/* The firmware's value as Linux found it when it scanned the bus (kernel
+ * log "BAR n [...]" and scan-time "bridge window [...]" lines); assigned = 0
+ * when the firmware left it unprogrammed.  BS_ENOENT when not reported. */
+int bs_guest_firmware(const bs_guest *g, int dev, int slot,
+                      bs_guest_res *out);
+/* Host bridge windows ("root bus resource" lines), in kernel order. */
+int bs_guest_window_count(const bs_guest *g);
+int bs_guest_window(const bs_guest *g, int i, bs_window_info *out);
+/* Kernel lines saying something could not be assigned. */
+int bs_guest_failure_count(const bs_guest *g);
+const char *bs_guest_failure(const bs_guest *g, int i);
+/* Index of the device at a path of slot.fn hops, or BS_ENOENT. */
+int bs_guest_find_path(const bs_guest *g, const int *slots, const int *fns,
+                       int depth);
+
+
+/* ------------------------------------------------------------ compare */
+
+/* Linux options from a kernel command line: pci=realloc[=on|off],
+ * pci=hpiosize=, hpmmiosize=, hpmmioprefsize=, hpmemsize= (comma lists
+ * after pci= too).  Starts from bs_assign_opts_init(o, BS_POLICY_LINUX). */
+void bs_peer_linux_opts(const char *cmdline, bs_assign_opts *o);
+
+typedef struct bs_peer_row {
+    int node, slot;
+    int guest_dev;        /* index in the guest report, -1 if not found */
+    bs_guest_res guest;   /* Linux's final value (assigned = 0: none) */
+    bs_guest_res firmware;/* what the firmware left (assigned = 0: none) */
+    uint64_t addr, size;  /* barspace's linux policy */
+    int assigned;         /* barspace placed it */
+    int match;            /* 1 agree, 0 differ, -1 not compared (see note) */
+    char note[120];
+} bs_peer_row;
+
+typedef struct bs_peer_cmp bs_peer_cmp;
+
+/* Run barspace's linux policy on the topology as the real guest saw it --
+ * the host windows the guest's kernel reported (the legacy VGA window and
+ * other windows below 1 MiB dropped) and every BAR and bridge window the
+ * firmware had programmed and Linux could claim (inside a window of its bus,
+ * no conflict with another claimed resource) taken as firmware-fixed, as
+ * Linux keeps them -- and compare with the guest's final assignment,
+ * resource by resource.  The firmware itself is not modelled.
+ * `cmdline` is the guest kernel's extra command line (pci=...). */
+int bs_peer_compare(const bs_topo *t, const bs_guest *g, const char *cmdline,
+                    const char *filename, bs_peer_cmp **out, bs_error *err);
+void bs_peer_cmp_free(bs_peer_cmp *c);
+int bs_peer_cmp_row_count(const bs_peer_cmp *c);
+int bs_peer_cmp_row(const bs_peer_cmp *c, int i, bs_peer_row *out);
+/* Remarks (windows that differ from the topology's, devices missing). */
+int bs_peer_cmp_note_count(const bs_peer_cmp *c);
+const char *bs_peer_cmp_note(const bs_peer_cmp *c, int i);
+/* The topology barspace assigned (owned by the comparison). */
+const bs_topo *bs_peer_cmp_topo(const bs_peer_cmp *c);
+
+
+/* ------------------------------------------------------------- replay */
+
+typedef struct bs_replay_mismatch {
+    bs_qev ev;            /* the access, with QEMU's value */
+    int node;             /* topology node it was routed to */
+    uint32_t ours;        /* what barspace's emulation returned */
+    char reg[96];         /* the register's meaning */
+} bs_replay_mismatch;
+
+typedef struct bs_replay_result {
+    uint64_t reads, reads_agree;
+    uint64_t cls_reads[BS_REG_NCLASSES], cls_agree[BS_REG_NCLASSES];
+    uint64_t writes;
+    uint64_t unrouted;            /* accesses to no topology node */
+    uint64_t qemu_add, qemu_del;  /* memory BARs/ROMs only */
+    uint64_t maps, unmaps;        /* the emulation's callbacks */
+    int devices, devices_counts_agree; /* add==map and del==unmap */
+    int have_first;
+    bs_replay_mismatch first;     /* first disagreeing read */
+    int have_first_cls[BS_REG_NCLASSES];
+    bs_replay_mismatch first_cls[BS_REG_NCLASSES];
+} bs_replay_result;
+
+typedef struct bs_replay_dev {
+    uint64_t qemu_add, qemu_del, maps, unmaps;
+    uint64_t reads, reads_agree;
+} bs_replay_dev;
+
+/* Drive barspace's config-space emulation (cfgspace.h) with the trace's
+ * accesses in order, on the topology before any assignment (a machine at
+ * power-on), and compare every read with QEMU's value.  Functions are
+ * found by the exporter's slot.fn (bs_qemu_node_addr) and the bus numbers
+ * the trace itself programs into bridges.  policy: enum bs_host_policy.
+ * devs (may be NULL) receives one entry per topology node. */
+int bs_peer_replay(bs_topo *t, const bs_qtrace *q, int policy,
+                   const char *filename, bs_replay_result *res,
+                   bs_replay_dev *devs, bs_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

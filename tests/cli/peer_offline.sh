@@ -1,0 +1,86 @@
+#!/bin/sh
+# The real peer without QEMU: qemu-args, replay and compare on excerpts of
+# real boots committed under tests/data/peer/ (docs/peer.md).
+BARSPACE=${BARSPACE:-build/barspace}
+D=tests/data/peer
+pass=0
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ok() { pass=$((pass + 1)); }
+no() { fail=$((fail + 1)); echo "FAIL: $*"; }
+expect_rc() { # want got what
+    if [ "$1" -eq "$2" ]; then ok; else no "$3: exit $2, want $1"; fi
+}
+expect_grep() { # pattern file what
+    if grep -q -- "$1" "$2"; then ok; else no "$3: no '$1' in: $(head -c 600 "$2")"; fi
+}
+
+# qemu-args: one argument per line, the typed name with a dash.
+"$BARSPACE" qemu-args "$D/sb-base.topo" > "$tmp/a" 2>&1
+expect_rc 0 $? "qemu-args"
+expect_grep '^-nodefaults$' "$tmp/a" "qemu-args"
+expect_grep '^nvme,id=n5,bus=n4,addr=0x0,serial=n5,cmb_size_mb=64$' "$tmp/a" "qemu-args nvme"
+expect_grep '^pcie-root-port,id=n4,bus=pcie.0,addr=0x3,chassis=1,slot=0,hotplug=on$' "$tmp/a" "qemu-args port"
+"$BARSPACE" qemu-args "$D/sb-base.topo" --json > "$tmp/j" 2>&1
+expect_rc 0 $? "qemu-args --json"
+expect_grep '"args": \["-machine", "q35"' "$tmp/j" "qemu-args --json"
+"$BARSPACE" qemu-args --help > "$tmp/h" 2>&1
+expect_rc 0 $? "qemu-args --help"
+expect_grep 'examples' "$tmp/h" "qemu-args --help"
+
+# Refused with the file and line.
+sed 's/    bar 0 mem64 16K/    bar 0 mem64 16K fixed=0xfe800000/' "$D/sb-base.topo" > "$tmp/fixed.topo"
+"$BARSPACE" qemu-args "$tmp/fixed.topo" > "$tmp/e" 2>&1
+expect_rc 2 $? "qemu-args fixed="
+line=$(grep -n 'fixed=' "$tmp/fixed.topo" | cut -d: -f1)
+expect_grep "fixed.topo:$line: .*fixed" "$tmp/e" "qemu-args fixed= message"
+awk '/^device smb /{skip=1} !skip{print} skip&&/^}/{skip=0}' "$D/sb-base.topo" > "$tmp/nosmb.topo"
+"$BARSPACE" qemu-args "$tmp/nosmb.topo" > "$tmp/e" 2>&1
+expect_rc 2 $? "qemu-args without smbus"
+expect_grep 'always has its smbus at 00:1f.3' "$tmp/e" "qemu-args without smbus message"
+"$BARSPACE" qemu-args > "$tmp/e" 2>&1
+expect_rc 2 $? "qemu-args without FILE"
+
+# replay: BAR/command/ROM reads agree, eager = QEMU's add/del per device.
+"$BARSPACE" replay "$D/sb-base.trace" --topology "$D/sb-base.topo" --devices > "$tmp/r" 2>&1
+rc=$?
+[ "$rc" -le 1 ] && ok || no "replay exit $rc"
+expect_grep '^summary: host=eager ' "$tmp/r" "replay summary"
+bar=$(sed -n 's/.* bar=\([0-9]*\)\/\([0-9]*\) .*/\1 \2/p' "$tmp/r")
+set -- $bar
+[ -n "$1" ] && [ "$1" = "$2" ] && [ "$1" -gt 0 ] && ok || no "replay BAR reads: $bar"
+counts=$(sed -n 's/.* devices_counts_agree=\([0-9]*\)\/\([0-9]*\) .*/\1 \2/p' "$tmp/r")
+set -- $counts
+[ -n "$1" ] && [ "$1" = "$2" ] && ok || no "replay eager counts: $counts"
+"$BARSPACE" replay "$D/sb-base.trace" --topology "$D/sb-base.topo" --host deferred > "$tmp/d" 2>&1
+expect_grep '^summary: host=deferred ' "$tmp/d" "replay deferred"
+m_e=$(sed -n 's/.* map=\([0-9]*\) .*/\1/p' "$tmp/r")
+m_d=$(sed -n 's/.* map=\([0-9]*\) .*/\1/p' "$tmp/d")
+[ -n "$m_d" ] && [ "$m_d" -lt "$m_e" ] && ok || no "deferred maps $m_d not below eager $m_e"
+"$BARSPACE" replay "$D/sb-base.trace" --topology "$D/sb-base.topo" --json > "$tmp/rj" 2>&1
+expect_grep '"schema": "barspace.replay/1"' "$tmp/rj" "replay --json"
+"$BARSPACE" replay "$D/sb-base.trace" --topology "$D/sb-base.topo" --host lazy > "$tmp/e" 2>&1
+expect_rc 2 $? "replay --host lazy"
+printf 'pci_cfg_read nvme 01:00.0 @0x10 => 0x4\n' > "$tmp/bad.trace"
+"$BARSPACE" replay "$tmp/bad.trace" --topology "$D/sb-base.topo" > "$tmp/e" 2>&1
+expect_rc 2 $? "replay malformed trace"
+expect_grep 'bad.trace:1:' "$tmp/e" "replay malformed trace message"
+
+# compare: the real kernel's final assignment vs the linux policy.
+for fw in none sb; do
+    "$BARSPACE" compare "$D/$fw-base.out" --topology "$D/$fw-base.topo" > "$tmp/c" 2>&1
+    expect_rc 0 $? "compare $fw-base"
+    expect_grep 'exact=1' "$tmp/c" "compare $fw-base summary"
+done
+# A kernel argument changes the model: with a 64M hot-plug reserve the
+# policy's root-port window no longer matches what this guest did.
+"$BARSPACE" compare "$D/none-base.out" --topology "$D/none-base.topo" --append "pci=hpmmiosize=64M" > "$tmp/c" 2>&1
+expect_rc 1 $? "compare with a different kernel command line"
+expect_grep 'rp1 .*mem window.* NO' "$tmp/c" "compare shows the window"
+"$BARSPACE" compare "$tmp" --topology "$D/none-base.topo" > "$tmp/e" 2>&1
+expect_rc 2 $? "compare without console.log"
+
+echo "peer_offline: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,207 @@
+/* barspace compare: a real guest's final assignment vs the linux policy. */
+#include "cli.h"
+#include "barspace/qemu.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: barspace compare OUTDIR --topology FILE [--append \"...\"] [--json]\n"
+    "\n"
+    "Compare the final PCI assignment of a real Linux guest (OUTDIR is what\n"
+    "peer/run saved: console.log with the guest's kernel lines and sysfs\n"
+    "resources, run.env with the kernel command line) with barspace's linux\n"
+    "policy on the same topology, device by device, BAR by BAR, bridge window\n"
+    "by bridge window.  The policy starts where the kernel started: the host\n"
+    "windows the guest reported and every BAR the firmware had programmed as\n"
+    "firmware-fixed (Linux keeps them); the firmware is not modelled.  With\n"
+    "firmware none (qboot) nothing is programmed, so every address is the\n"
+    "policy's own.\n"
+    "\n"
+    "  --append S  kernel command line to model (default: run.env's append)\n"
+    "  --json      machine-readable rows (schema barspace.compare/1)\n"
+    "\n"
+    "The last line is 'summary: ...' with key=value counts.\n"
+    "exit: 0 every compared resource agrees, 1 some differ, 2 bad input\n"
+    "\n"
+    "examples:\n"
+    "  barspace compare peer/out/none-base --topology peer/topologies/none-base.topo\n";
+
+static char *read_env(const char *dir, const char *key)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/run.env", dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char line[1024];
+    size_t kl = strlen(key);
+    char *val = NULL;
+    while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, key, kl) && line[kl] == '=') {
+            line[strcspn(line, "\n")] = 0;
+            val = strdup(line + kl + 1);
+            break;
+        }
+    }
+    fclose(f);
+    return val;
+}
+
+static const char *res_str(char *b, size_t cap, int assigned, uint64_t a,
+                           uint64_t s)
+{
+    if (!assigned)
+        snprintf(b, cap, "unassigned");
+    else
+        snprintf(b, cap, "0x%llx-0x%llx", (unsigned long long)a,
+                 (unsigned long long)(a + s - 1));
+    return b;
+}
+
+int cmd_compare(int argc, char **argv)
+{
+    const char *dir = NULL, *topo = NULL, *append_opt = NULL;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            fputs(usage_text, stdout);
+            return EXIT_OK;
+        } else if (!strcmp(argv[i], "--json"))
+            json = true;
+        else if (!strcmp(argv[i], "--topology") && i + 1 < argc)
+            topo = argv[++i];
+        else if (!strcmp(argv[i], "--append") && i + 1 < argc)
+            append_opt = argv[++i];
+        else if (argv[i][0] == '-')
+            return cli_usage_error("compare", "unknown or incomplete option '%s'",
+                                   argv[i]);
+        else if (dir)
+            return cli_usage_error("compare", "only one OUTDIR");
+        else
+            dir = argv[i];
+    }
+    if (!dir || !topo)
+        return cli_usage_error("compare", "need OUTDIR and --topology FILE");
+    bs_topo *t = cli_load_topo(topo);
+    if (!t)
+        return EXIT_BADINPUT;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/console.log", dir);
+    bs_guest *g = NULL;
+    bs_error e = {0};
+    if (bs_guest_load(path, &g, &e) != BS_OK) {
+        cli_print_error(&e);
+        bs_topo_free(t);
+        return EXIT_BADINPUT;
+    }
+    char *append = append_opt ? strdup(append_opt) : read_env(dir, "append");
+    char *fw = read_env(dir, "firmware");
+    bs_peer_cmp *c = NULL;
+    int rc = bs_peer_compare(t, g, append ? append : "", topo, &c, &e);
+    if (rc != BS_OK) {
+        cli_print_error(&e);
+        free(append);
+        free(fw);
+        bs_guest_free(g);
+        bs_topo_free(t);
+        return EXIT_BADINPUT;
+    }
+    const bs_topo *at = bs_peer_cmp_topo(c);
+    int n = bs_peer_cmp_row_count(c), agree = 0, differ = 0, skipped = 0;
+    int nn = bs_topo_node_count(at);
+    int *dev_bad = calloc((size_t)nn, sizeof *dev_bad);
+    int *dev_seen = calloc((size_t)nn, sizeof *dev_seen);
+    if (!dev_bad || !dev_seen) {
+        fprintf(stderr, "barspace: out of memory\n");
+        rc = BS_ENOMEM;
+    }
+    if (json)
+        printf("{\"schema\": \"barspace.compare/1\", \"firmware\": \"%s\", "
+               "\"rows\": [", fw ? fw : "");
+    else
+        printf("%-20s %-11s %-28s %-28s %-6s %s\n", "device", "resource",
+               "guest (Linux 6.1)", "barspace linux", "agree", "note");
+    for (int i = 0; rc == BS_OK && i < n; i++) {
+        bs_peer_row r;
+        bs_peer_cmp_row(c, i, &r);
+        bs_node_info ni;
+        bs_topo_node_info(at, r.node, &ni);
+        dev_seen[r.node] = 1;
+        if (r.match > 0)
+            agree++;
+        else if (r.match == 0) {
+            differ++;
+            dev_bad[r.node] = 1;
+        } else
+            skipped++;
+        char gb[48], bb[48];
+        res_str(gb, sizeof gb, r.guest.assigned, r.guest.start, r.guest.size);
+        res_str(bb, sizeof bb, r.assigned, r.addr, r.size);
+        if (json) {
+            printf("%s{\"device\": ", i ? ", " : "");
+            cli_json_str(stdout, ni.name);
+            printf(", \"resource\": ");
+            cli_json_str(stdout, bs_slot_name(r.slot));
+            printf(", \"guest\": \"%s\", \"barspace\": \"%s\", \"agree\": %s, "
+                   "\"note\": ", gb, bb,
+                   r.match > 0 ? "true" : r.match == 0 ? "false" : "null");
+            cli_json_str(stdout, r.note);
+            printf("}");
+        } else {
+            printf("%-20s %-11s %-28s %-28s %-6s %s\n", ni.name,
+                   bs_slot_name(r.slot), gb, bb,
+                   r.match > 0 ? "yes" : r.match == 0 ? "NO" : "-", r.note);
+        }
+    }
+    int devs = 0, devs_ok = 0;
+    for (int i = 1; rc == BS_OK && i < nn; i++)
+        if (dev_seen[i]) {
+            devs++;
+            devs_ok += !dev_bad[i];
+        }
+    if (json) {
+        printf("], \"notes\": [");
+        for (int i = 0; i < bs_peer_cmp_note_count(c); i++) {
+            printf("%s", i ? ", " : "");
+            cli_json_str(stdout, bs_peer_cmp_note(c, i));
+        }
+        printf("], \"guest_failures\": [");
+        for (int i = 0; i < bs_guest_failure_count(g); i++) {
+            printf("%s", i ? ", " : "");
+            cli_json_str(stdout, bs_guest_failure(g, i));
+        }
+        printf("], \"barspace_failures\": %d, \"agree\": %d, \"differ\": %d, "
+               "\"not_compared\": %d, \"devices\": %d, \"devices_agree\": %d}\n",
+               bs_topo_failure_count(at), agree, differ, skipped, devs, devs_ok);
+    } else {
+        for (int i = 0; i < bs_peer_cmp_note_count(c); i++)
+            printf("note: %s\n", bs_peer_cmp_note(c, i));
+        for (int i = 0; i < bs_guest_failure_count(g); i++)
+            printf("guest failure: %s\n", bs_guest_failure(g, i));
+        for (int i = 0; i < bs_topo_failure_count(at); i++) {
+            bs_failure f;
+            bs_topo_failure(at, i, &f);
+            bs_node_info ni;
+            bs_topo_node_info(at, f.node, &ni);
+            printf("barspace failure: %s %s: %s\n", ni.name,
+                   bs_slot_name(f.slot), f.reason);
+        }
+        printf("summary: firmware=%s resources=%d agree=%d differ=%d "
+               "not_compared=%d devices=%d devices_agree=%d guest_failures=%d "
+               "barspace_failures=%d exact=%d\n",
+               fw ? fw : "?", agree + differ, agree, differ, skipped, devs,
+               devs_ok, bs_guest_failure_count(g), bs_topo_failure_count(at),
+               differ == 0);
+    }
+    free(dev_bad);
+    free(dev_seen);
+    free(append);
+    free(fw);
+    bs_peer_cmp_free(c);
+    bs_guest_free(g);
+    bs_topo_free(t);
+    if (rc != BS_OK)
+        return EXIT_BADINPUT;
+    return differ ? EXIT_FAILED : EXIT_OK;
+}

@@ -1,0 +1,216 @@
+/* barspace replay: a real guest's config traffic against the emulation. */
+#include "cli.h"
+#include "barspace/cfgspace.h"
+#include "barspace/qemu.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: barspace replay TRACE --topology FILE [--host eager|deferred]\n"
+    "                       [--devices] [--json]\n"
+    "\n"
+    "Replay QEMU's config-access trace (qemu -trace 'pci_cfg_*' -trace\n"
+    "'pci_update_mappings*', as peer/run saves it) against barspace's\n"
+    "config-space emulation of the topology, in order, comparing every read\n"
+    "with the value QEMU returned.  The first disagreement is printed with the\n"
+    "access, both values and the register's meaning (and the first one of\n"
+    "each register class).  Then agreement overall and for BAR, command, ROM\n"
+    "and bridge-window registers, and QEMU's pci_update_mappings add/del of\n"
+    "memory BARs and ROMs beside the emulation's map/unmap calls per device.\n"
+    "QEMU does not log access widths; they are inferred from the register\n"
+    "and the value (docs/peer.md).\n"
+    "\n"
+    "  --host P    eager (default; what QEMU does) or deferred\n"
+    "  --devices   per-device table of reads and map/unmap counts\n"
+    "  --json      machine-readable (schema barspace.replay/1)\n"
+    "\n"
+    "The last line of text output is 'summary: ...' with key=value counts.\n"
+    "exit: 0 every read agrees, 1 some read differs, 2 bad input\n"
+    "\n"
+    "examples:\n"
+    "  barspace replay peer/out/sb-base/trace.log --topology peer/topologies/sb-base.topo\n"
+    "  barspace replay tests/data/peer/sb-base.trace --topology tests/data/peer/sb-base.topo --host deferred --devices\n";
+
+static const char *kind_word(int k)
+{
+    return k == BS_QEV_READ ? "read" : k == BS_QEV_WRITE ? "write" : "map";
+}
+
+static void print_mm(const char *what, const bs_topo *t, const char *trace,
+                     const bs_replay_mismatch *m)
+{
+    bs_node_info ni;
+    bs_topo_node_info(t, m->node, &ni);
+    printf("%s: %s:%d: %s %s %02x:%02x.%x (%s '%s') @0x%x: QEMU 0x%x, "
+           "barspace 0x%x -- %s\n",
+           what, trace, m->ev.line, kind_word(m->ev.kind), m->ev.dev,
+           m->ev.bus, m->ev.slot, m->ev.fn,
+           ni.kind == BS_NODE_BRIDGE ? "bridge" : "device", ni.name,
+           m->ev.off, m->ev.val, m->ours, m->reg);
+}
+
+static double pct(uint64_t a, uint64_t n)
+{
+    return n ? 100.0 * (double)a / (double)n : 100.0;
+}
+
+int cmd_replay(int argc, char **argv)
+{
+    const char *trace = NULL, *topo = NULL;
+    int policy = BS_HOST_EAGER;
+    bool json = false, devices = false;
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            fputs(usage_text, stdout);
+            return EXIT_OK;
+        } else if (!strcmp(argv[i], "--json"))
+            json = true;
+        else if (!strcmp(argv[i], "--devices"))
+            devices = true;
+        else if (!strcmp(argv[i], "--topology") && i + 1 < argc)
+            topo = argv[++i];
+        else if (!strcmp(argv[i], "--host") && i + 1 < argc) {
+            i++;
+            if (!strcmp(argv[i], "eager"))
+                policy = BS_HOST_EAGER;
+            else if (!strcmp(argv[i], "deferred"))
+                policy = BS_HOST_DEFERRED;
+            else
+                return cli_usage_error("replay", "--host is eager or deferred, "
+                                       "not '%s'", argv[i]);
+        } else if (argv[i][0] == '-')
+            return cli_usage_error("replay", "unknown or incomplete option '%s'",
+                                   argv[i]);
+        else if (trace)
+            return cli_usage_error("replay", "only one TRACE");
+        else
+            trace = argv[i];
+    }
+    if (!trace || !topo)
+        return cli_usage_error("replay", "need TRACE and --topology FILE");
+    bs_topo *t = cli_load_topo(topo);
+    if (!t)
+        return EXIT_BADINPUT;
+    bs_error e = {0};
+    bs_qtrace *q = NULL;
+    if (bs_qtrace_load(trace, &q, &e) != BS_OK) {
+        cli_print_error(&e);
+        bs_topo_free(t);
+        return EXIT_BADINPUT;
+    }
+    int nn = bs_topo_node_count(t);
+    bs_replay_dev *devs = calloc((size_t)nn, sizeof *devs);
+    bs_replay_result r;
+    int rc = devs ? bs_peer_replay(t, q, policy, topo, &r, devs, &e) : BS_ENOMEM;
+    if (rc != BS_OK) {
+        if (rc == BS_ENOMEM)
+            fprintf(stderr, "barspace: out of memory\n");
+        else
+            cli_print_error(&e);
+        free(devs);
+        bs_qtrace_free(q);
+        bs_topo_free(t);
+        return EXIT_BADINPUT;
+    }
+    static const int cls_order[] = {BS_REG_BAR, BS_REG_COMMAND, BS_REG_ROM,
+                                    BS_REG_WINDOW, BS_REG_ID, BS_REG_OTHER};
+    const char *host = policy == BS_HOST_EAGER ? "eager" : "deferred";
+    if (json) {
+        printf("{\"schema\": \"barspace.replay/1\", \"host\": \"%s\", "
+               "\"reads\": %llu, \"agree\": %llu, \"classes\": {", host,
+               (unsigned long long)r.reads, (unsigned long long)r.reads_agree);
+        for (int k = 0; k < BS_REG_NCLASSES; k++) {
+            int c = cls_order[k];
+            printf("%s\"%s\": [%llu, %llu]", k ? ", " : "", bs_reg_class_name(c),
+                   (unsigned long long)r.cls_agree[c],
+                   (unsigned long long)r.cls_reads[c]);
+        }
+        printf("}, \"writes\": %llu, \"unrouted\": %llu, \"devices\": [",
+               (unsigned long long)r.writes, (unsigned long long)r.unrouted);
+        int k = 0;
+        for (int i = 1; i < nn; i++) {
+            bs_replay_dev *d = &devs[i];
+            if (!d->reads && !d->qemu_add && !d->qemu_del && !d->maps &&
+                !d->unmaps)
+                continue;
+            bs_node_info ni;
+            bs_topo_node_info(t, i, &ni);
+            printf("%s{\"name\": ", k++ ? ", " : "");
+            cli_json_str(stdout, ni.name);
+            printf(", \"reads\": %llu, \"agree\": %llu, \"qemu_add\": %llu, "
+                   "\"qemu_del\": %llu, \"map\": %llu, \"unmap\": %llu}",
+                   (unsigned long long)d->reads,
+                   (unsigned long long)d->reads_agree,
+                   (unsigned long long)d->qemu_add,
+                   (unsigned long long)d->qemu_del,
+                   (unsigned long long)d->maps, (unsigned long long)d->unmaps);
+        }
+        printf("]}\n");
+    } else {
+        if (r.have_first)
+            print_mm("first disagreement", t, trace, &r.first);
+        for (int k = 0; k < BS_REG_NCLASSES; k++) {
+            int c = cls_order[k];
+            if (r.have_first_cls[c] && !(r.have_first &&
+                                         r.first.ev.line == r.first_cls[c].ev.line)) {
+                char what[64];
+                snprintf(what, sizeof what, "first %s disagreement",
+                         bs_reg_class_name(c));
+                print_mm(what, t, trace, &r.first_cls[c]);
+            }
+        }
+        printf("reads: %llu of %llu agree (%.2f%%); writes %llu; unrouted %llu\n",
+               (unsigned long long)r.reads_agree, (unsigned long long)r.reads,
+               pct(r.reads_agree, r.reads), (unsigned long long)r.writes,
+               (unsigned long long)r.unrouted);
+        for (int k = 0; k < BS_REG_NCLASSES; k++) {
+            int c = cls_order[k];
+            printf("  %-14s %6llu of %6llu (%.2f%%)\n", bs_reg_class_name(c),
+                   (unsigned long long)r.cls_agree[c],
+                   (unsigned long long)r.cls_reads[c],
+                   pct(r.cls_agree[c], r.cls_reads[c]));
+        }
+        if (devices) {
+            printf("\n%-20s %8s %8s  %9s %9s  %6s %6s\n", "device", "reads",
+                   "agree", "qemu add", "qemu del", "map", "unmap");
+            for (int i = 1; i < nn; i++) {
+                bs_replay_dev *d = &devs[i];
+                bs_node_info ni;
+                bs_topo_node_info(t, i, &ni);
+                printf("%-20s %8llu %8llu  %9llu %9llu  %6llu %6llu%s\n",
+                       ni.name, (unsigned long long)d->reads,
+                       (unsigned long long)d->reads_agree,
+                       (unsigned long long)d->qemu_add,
+                       (unsigned long long)d->qemu_del,
+                       (unsigned long long)d->maps,
+                       (unsigned long long)d->unmaps,
+                       d->qemu_add == d->maps && d->qemu_del == d->unmaps
+                           ? "" : "  <- differs from QEMU");
+            }
+        }
+        printf("summary: host=%s reads=%llu agree=%llu agree_pct=%.2f "
+               "bar=%llu/%llu command=%llu/%llu rom=%llu/%llu "
+               "window=%llu/%llu qemu_add=%llu qemu_del=%llu map=%llu "
+               "unmap=%llu devices_counts_agree=%d/%d unrouted=%llu\n",
+               host, (unsigned long long)r.reads,
+               (unsigned long long)r.reads_agree, pct(r.reads_agree, r.reads),
+               (unsigned long long)r.cls_agree[BS_REG_BAR],
+               (unsigned long long)r.cls_reads[BS_REG_BAR],
+               (unsigned long long)r.cls_agree[BS_REG_COMMAND],
+               (unsigned long long)r.cls_reads[BS_REG_COMMAND],
+               (unsigned long long)r.cls_agree[BS_REG_ROM],
+               (unsigned long long)r.cls_reads[BS_REG_ROM],
+               (unsigned long long)r.cls_agree[BS_REG_WINDOW],
+               (unsigned long long)r.cls_reads[BS_REG_WINDOW],
+               (unsigned long long)r.qemu_add, (unsigned long long)r.qemu_del,
+               (unsigned long long)r.maps, (unsigned long long)r.unmaps,
+               r.devices_counts_agree, r.devices,
+               (unsigned long long)r.unrouted);
+    }
+    int exitc = r.reads_agree == r.reads ? EXIT_OK : EXIT_FAILED;
+    free(devs);
+    bs_qtrace_free(q);
+    bs_topo_free(t);
+    return exitc;
+}
