@@ -36,6 +36,7 @@ run() {
 run bench_alloc     # bs_space vs kernel-style list vs buddy (docs/allocator.md)
 run bench_assign    # linux and pack at 10 to 100,000 BARs (docs/assignment.md)
 run bench_boot      # the seed VM per guest model and host policy (docs/boot-cost.md)
+run bench_churn     # 100k churn events per workload, planner scale and quality (docs/churn.md)
 
 # --- any bench binary not listed above ---
 for b in "$BUILD"/bench/bench_*; do
