@@ -353,6 +353,8 @@ struct dctx {
     bool setup;       /* past enumeration: assignment messages seen */
     int facts;        /* PCI facts recorded */
     int pending_root; /* windows from "host bridge window" lines, no bus yet */
+    uint64_t e820[16][2]; /* firmware-reserved ranges ("BIOS-e820: .. reserved") */
+    int ne820;
 };
 
 static int perr(struct dctx *c, int col, const char *fmt, const char *a)
@@ -710,6 +712,18 @@ static int device_msg(struct dctx *c, struct imp_dev *d, const char *line,
             return apply(c, d, map_index(c, d, idx, &r), &r, st);
         }
     }
+    /* The boot video device's ROM is the BIOS shadow at 0xc0000 from now
+     * on: Linux never places that BAR. */
+    if (!strncmp(m, "Video device with shadowed ROM", 30)) {
+        struct imp_res *x = &d->res[BS_SLOT_ROM];
+        memset(x, 0, sizeof *x);
+        c->facts++;
+        char nm[40];
+        snprintf(nm, sizeof nm, "pci-%04x:%02x:%02x.%u", d->dom, d->bus,
+                 d->dev, d->fn);
+        return imp_note(c->im, "%s ROM: shadowed at 0xc0000 by the BIOS "
+                        "(boot video), not a BAR to place; left out", nm);
+    }
     /* Older claim failures: "can't claim BAR 6 [..]: no compatible ..". */
     if (!strncmp(m, "can't claim BAR ", 16)) {
         const char *p = m + 16;
@@ -855,10 +869,51 @@ static const char *find_bdf_msg(const char *s, const char *tag, unsigned *dom,
     return NULL;
 }
 
+/* "BIOS-e820: [mem 0x..-0x..] reserved": firmware says nothing may be
+ * placed there; some kernels clip host bridge windows by it. */
+static void e820_line(struct dctx *c, const char *s)
+{
+    const char *r = strstr(s, "] reserved");
+    const char *b = strstr(s, "[mem 0x");
+    struct pres x;
+    const char *e;
+    if (!r || !b || b > r || c->ne820 >= 16 || strstr(s, "pci"))
+        return;
+    if (parse_res(b, &x, &e) || !x.range || e != r + 1)
+        return;
+    c->e820[c->ne820][0] = x.start;
+    c->e820[c->ne820][1] = x.end;
+    c->ne820++;
+}
+
+static int e820_notes(struct dctx *c)
+{
+    for (int i = 0; i < c->ne820; i++)
+        for (int w = 0; w < c->im->nwin; w++) {
+            const struct imp_win *x = &c->im->win[w];
+            uint64_t last = bs_last(x->base, x->size);
+            if ((x->flags & BS_RF_IO) || c->e820[i][0] > last ||
+                x->base > c->e820[i][1])
+                continue;
+            int rc = imp_note(c->im, "E820 marks [mem 0x%llx-0x%llx] "
+                              "reserved over root window [mem 0x%llx-0x%llx]: "
+                              "kernels that clip host bridge windows by E820 "
+                              "lose that space (try pci=no_e820); not modelled",
+                              (unsigned long long)c->e820[i][0],
+                              (unsigned long long)c->e820[i][1],
+                              (unsigned long long)x->base,
+                              (unsigned long long)last);
+            if (rc)
+                return rc;
+        }
+    return BS_OK;
+}
+
 static int one_line(struct dctx *c, const char *s)
 {
     unsigned dom, bus, dev, fn;
     const char *m;
+    e820_line(c, s);
     if ((m = find_bdf_msg(s, "pci ", &dom, &bus, &dev, &fn))) {
         struct imp_dev *d = imp_dev_get(c->im, dom, bus, dev, fn);
         if (!d)
@@ -945,7 +1000,11 @@ int imp_parse_dmesg(bs_import *im, const char *data, size_t len,
 {
     struct lines L = {0};
     int rc = split_lines(data, len, &L);
-    struct dctx c = {im, file, err, 0, false, false, 0, 0};
+    struct dctx c;
+    memset(&c, 0, sizeof c);
+    c.im = im;
+    c.file = file;
+    c.err = err;
     char *joined = NULL;
     size_t jcap = 0;
     if (rc)
@@ -1013,6 +1072,9 @@ int imp_parse_dmesg(bs_import *im, const char *data, size_t len,
             goto out;
         i = k;
     }
+    rc = e820_notes(&c);
+    if (rc)
+        goto out;
     if (!c.facts) {
         bs_seterr(err, BS_EPARSE, file, 0, 0,
                   "no PCI enumeration in this log: no 'pci DDDD:BB:DD.F' "

@@ -967,11 +967,14 @@ static int set_resources(bs_import *im, bs_topo *t, struct imp_dev *d)
             br->size = 0; /* the kernel sizes it afresh */
             continue;
         }
-        /* Firmware windows are recorded as assigned, never as fixed: Linux
-         * (and barspace's model of it) sizes windows around the fixed BARs
-         * below them, so a fixed window would only hide a remedy. */
+        /* A window firmware programmed and the kernel kept is fixed, as
+         * Linux claims it; what-if runs (diagnose) unfix everything. */
         br->addr = r->addr;
         br->flags |= BS_RF_ASSIGNED;
+        if (r->has_fw && !r->fw_rejected && r->fw == r->addr) {
+            br->flags |= BS_RF_FIXED;
+            br->fixed = r->fw;
+        }
         if (r->kassigned)
             im->st.kernel_assigned++;
     }

@@ -8,6 +8,7 @@
  * forget what the kernel assigned, run the linux policy) is measured
  * against the kernel's own assignment and printed.
  */
+#include "barspace/diagnose.h"
 #include "barspace/import.h"
 #include "test.h"
 
@@ -124,6 +125,9 @@ static void peer_corpus(void)
         return;
     struct dirent *de;
     int boots = 0, agree = 0, total = 0, exact = 0, clean = 0;
+    /* Per firmware: qboot ("none": Linux assigns all), SeaBIOS, OVMF. */
+    static const char *const fw[3] = {"none-", "sb-", "ovmf-"};
+    int fa[3] = {0}, ft[3] = {0}, fe[3] = {0}, fb[3] = {0};
     while ((de = readdir(d))) {
         if (!ends_with(de->d_name, ".dmesg"))
             continue;
@@ -140,8 +144,17 @@ static void peer_corpus(void)
         check_clean(t, dm);
         if (t && !bs_topo_failure_count(t))
             clean++;
-        if (t)
+        if (t) {
+            int a0 = agree, t0 = total, e0 = exact;
             round_trip(t, env, &agree, &total, &exact);
+            for (int g = 0; g < 3; g++)
+                if (!strncmp(base, fw[g], strlen(fw[g]))) {
+                    fa[g] += agree - a0;
+                    ft[g] += total - t0;
+                    fe[g] += exact - e0;
+                    fb[g]++;
+                }
+        }
         one[0] = io;
         bs_topo *ti = import(one, 1, true);
         check_clean(ti, io);
@@ -171,6 +184,10 @@ static void peer_corpus(void)
            "with the kernel, %d/%d boots exactly\n",
            boots, clean, agree, total, total ? 100.0 * agree / total : 0.0,
            exact, boots);
+    for (int g = 0; g < 3; g++)
+        if (fb[g])
+            printf("  firmware %-5s %d/%d resources, %d/%d boots exactly\n",
+                   fw[g], fa[g], ft[g], fe[g], fb[g]);
 }
 
 static void edge_cases(void)
@@ -231,8 +248,82 @@ static void realdata(void)
     printf("realdata: %d/%d logs imported\n", ok, n);
 }
 
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
+        free(b);
+        b = NULL;
+    }
+    fclose(f);
+    *len = b ? (size_t)n : 0;
+    return b;
+}
+
+/* Hostile input: cut and corrupted copies of real inputs import or are
+ * refused with a position, never crash (the suite also runs under ASan). */
+static void mutations(void)
+{
+    static const char *const files[] = {
+        PEER "none-io-pressure.dmesg", PEER "none-base.iomem",
+        PEER "none-base.sysfs.tar", DATA "lspci-vvvnn.txt",
+        DATA "lspci-xxx.txt", DATA "k5-mail-wrapped.log"};
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    int refused = 0, taken = 0;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        size_t len;
+        char *orig = slurp(files[i], &len);
+        CHECK(orig != NULL);
+        if (!orig || !len)
+            continue;
+        char *b = malloc(len);
+        for (int round = 0; b && round < 60; round++) {
+            memcpy(b, orig, len);
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            size_t n = round % 3 == 0 ? (size_t)(x % len) : len;
+            for (int k = 0; k < 1 + round % 7; k++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                b[x % len] = (char)(x >> 40);
+            }
+            for (int fmt = BS_IMPORT_AUTO; fmt <= BS_IMPORT_IOMEM; fmt++) {
+                bs_import *im = bs_import_new();
+                bs_error e = {0};
+                int rc = bs_import_add(im, b, n, "mutant", fmt, &e);
+                bs_topo *t = NULL;
+                if (rc == BS_OK)
+                    rc = bs_import_build(im, &t, &e);
+                if (rc == BS_OK) {
+                    taken++;
+                    bs_violation v[2];
+                    bs_check(t, NULL, v, 2);
+                    if (round % 10 == 0 && fmt == BS_IMPORT_AUTO) {
+                        bs_diag *d = NULL;
+                        CHECK_EQ(bs_diagnose(t, BS_DIAG_AUTO, &d, &e), BS_OK);
+                        bs_diag_free(d);
+                    }
+                } else {
+                    refused++;
+                    CHECK(e.msg[0] != 0);
+                }
+                bs_topo_free(t);
+                bs_import_free(im);
+            }
+        }
+        free(b);
+        free(orig);
+    }
+    CHECK(refused > 0 && taken > 0);
+}
+
 int main(void)
 {
+    mutations();
     peer_corpus();
     edge_cases();
     realdata();

@@ -338,6 +338,23 @@ static void test_wrapped_and_encoded(void)
     }
 }
 
+static void test_e820_note(void)
+{
+    const char *text =
+        "[    0.000000] BIOS-e820: [mem 0x000000004bc50000-0x00000000cfffffff] reserved\n"
+        "[    0.300000] pci_bus 0000:00: root bus resource [mem 0x65400000-0xbfffffff window]\n"
+        "[    0.300100] pci 0000:00:15.0: BAR 0: no space for [mem size 0x00001000 64bit]\n";
+    bs_import *im = bs_import_new();
+    bs_error e = {0};
+    CHECK_EQ(bs_import_add(im, text, strlen(text), "e820.log", BS_IMPORT_DMESG,
+                           &e), BS_OK);
+    int found = 0;
+    for (int i = 0; i < bs_import_note_count(im); i++)
+        found += strstr(bs_import_note(im, i), "E820 marks [mem 0x4bc50000") != NULL;
+    CHECK_EQ(found, 1);
+    bs_import_free(im);
+}
+
 static void test_detect(void)
 {
     const char *dm = "[    0.1] pci 0000:00:02.0: [8086:10d3] type 00 class 0x020000\n";
@@ -360,5 +377,6 @@ int main(void)
     test_errors();
     test_wrapped_and_encoded();
     test_detect();
+    test_e820_note();
     TEST_DONE("test_import_dmesg");
 }

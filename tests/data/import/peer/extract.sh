@@ -12,8 +12,12 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for d in "$src"/*/; do
     name=$(basename "$d")
-    log=$d/console.log
-    [ -f "$log" ] && grep -q '^@@PEER end' "$log" && [ -f "$d/run.env" ] || continue
+    [ -f "$d/console.log" ] && [ -f "$d/run.env" ] || continue
+    # OVMF clears the serial console with escape sequences; its lines end
+    # in CRLF, which is kept (the importers take both).
+    log=$tmp/console.log
+    sed 's/\x1b\[[0-9;=]*[A-Za-z]//g' "$d/console.log" >"$log"
+    grep -q '^@@PEER end' "$log" || continue
     sed -n '/^@@PEER dmesg/,/^@@PEER /p' "$log" | sed '1d;$d' >"$here/$name.dmesg"
     sed -n '/^@@PEER iomem/,/^@@PEER /p' "$log" | sed '1d;$d' >"$here/$name.iomem"
     grep -E '^(firmware|append)=' "$d/run.env" >"$here/$name.env"
