@@ -39,6 +39,8 @@ struct lx {
     uint64_t *add;       /* optional extra bytes */
     uint64_t *aln;       /* alignment used for sorting and placement */
     uint64_t *addaln;    /* alignment when the extra is included */
+    uint64_t *seq;       /* when sizing recorded the extra (realloc_head) */
+    uint64_t nseq;
     struct bs_spaces sp;
 };
 
@@ -118,15 +120,26 @@ static void size_window(struct lx *L, int b, int slot)
                 continue;
             size_t i = IDX(c, k);
             if (is_vf(k) && L->optional) {
+                /* SR-IOV regions below a bridge are optional extras, and
+                 * their per-VF alignment counts for the extra's alignment. */
+                L->sz0[i] = 0;
+                L->add[i] = t->nodes[c].res[k].size;
+                L->aln[i] = L->addaln[i] = t->nodes[c].res[k].align;
+                L->seq[i] = ++L->nseq;
                 children_add += t->nodes[c].res[k].size;
+                add_align = max64(add_align, t->nodes[c].res[k].align);
                 continue;
             }
             uint64_t r_size = L->sz0[i], align = L->aln[i];
-            if (L->optional) {
+            if (L->optional && L->add[i]) {
+                /* get_res_add_align(): only what is on realloc_head. */
                 children_add += L->add[i];
                 add_align = max64(add_align, L->addaln[i]);
             }
-            if (!r_size)
+            /* An empty hot-plug window (only an extra, no must-have size)
+             * still counts: Linux aligns it at its start (1 MiB) and adds
+             * max(size, align) to its parent's must-have size. */
+            if (!r_size && !(bs_slot_is_window(k) && !io))
                 continue;
             if (io) {
                 if (r_size < 0x400)
@@ -173,6 +186,8 @@ static void size_window(struct lx *L, int b, int slot)
     L->aln[i] = min_align;
     L->add[i] = size1 > size0 ? size1 - size0 : 0;
     L->addaln[i] = add_align;
+    if (L->add[i])
+        L->seq[i] = ++L->nseq;
 }
 
 static void size_bridge(struct lx *L, int b)
@@ -370,6 +385,7 @@ struct item {
     int n, k;
     uint64_t align;
     int order; /* position in device/slot order, for a stable sort */
+    bool kept; /* kept from the attempt with extras, at its full size */
 };
 
 static int cmp_item(const void *a, const void *b)
@@ -378,6 +394,56 @@ static int cmp_item(const void *a, const void *b)
     if (x->align != y->align)
         return x->align > y->align ? -1 : 1;
     return x->order - y->order;
+}
+
+/* Linux's realloc_head is a LIFO list (add_to_list inserts at the head):
+ * extras are granted in the reverse of the order sizing recorded them. */
+static int cmp_realloc(const void *a, const void *b, const struct lx *L)
+{
+    const struct item *x = a, *y = b;
+    uint64_t sx = L->seq[IDX(x->n, x->k)], sy = L->seq[IDX(y->n, y->k)];
+    return sx == sy ? 0 : sx > sy ? -1 : 1;
+}
+
+static void sort_realloc(struct item *it, int n, const struct lx *L)
+{
+    /* Insertion sort: a bus has few items with extras. */
+    for (int i = 1; i < n; i++) {
+        struct item x = it[i];
+        int j = i - 1;
+        while (j >= 0 && cmp_realloc(&it[j], &x, L) > 0) {
+            it[j + 1] = it[j];
+            j--;
+        }
+        it[j + 1] = x;
+    }
+}
+
+/* Type bits of a resource as Linux's fail mask sees them. */
+enum { T_IO = 1, T_MEM = 2, T_PREF = 4 };
+static unsigned type_bits(uint32_t f)
+{
+    if (f & BS_RF_IO)
+        return T_IO;
+    return T_MEM | ((f & BS_RF_PREF) ? T_PREF : 0);
+}
+
+/* pci_need_to_release(): after a failed attempt with extras, only what
+ * shares a type with a failure is released; the rest keeps its place. */
+static bool need_release(const struct lx *L, int bus, const struct item *it,
+                         unsigned mask)
+{
+    uint32_t f = res_flags(L->t, it->n, it->k);
+    if (f & BS_RF_IO)
+        return mask & T_IO;
+    if (f & BS_RF_PREF) {
+        if (mask & T_PREF)
+            return true;
+        int w = L->t->nodes[it->n].res[it->k].win;
+        uint32_t wf = w == BS_WIN_NONE ? 0 : bs_window_flags(L->t, bus, w);
+        return (mask & T_MEM) && !(wf & BS_RF_PREF);
+    }
+    return mask & T_MEM;
 }
 
 /* pbus_assign_resources_sorted + __assign_resources_sorted for one bus. */
@@ -398,105 +464,85 @@ static int assign_bus(struct lx *L, int bus)
             struct bs_res *r = &t->nodes[c].res[k];
             if (!present(L, c, k) || (r->flags & BS_RF_FIXED))
                 continue;
-            size_t i = IDX(c, k);
-            if (is_vf(k) && L->optional) {
-                L->sz0[i] = 0;
-                L->add[i] = r->size;
-                L->aln[i] = r->align;
-                L->addaln[i] = r->align;
-            }
-            if (L->add[i])
+            if (L->add[IDX(c, k)])
                 any_add = true;
-            it[ni++] = (struct item){c, k, L->aln[i], ord};
+            it[ni++] = (struct item){c, k, L->aln[IDX(c, k)], ord, false};
         }
     }
+    qsort(it, (size_t)ni, sizeof *it, cmp_item);
 
-    /* First attempt: everything with its optional extra. */
+    /* First attempt: everything with its optional extra, windows at the
+     * alignment the extra needs (re-sorted, as Linux moves them up). */
     bool done = false;
     if (L->optional && any_add) {
         for (int j = 0; j < ni; j++) {
             size_t i = IDX(it[j].n, it[j].k);
-            if (bs_slot_is_window(it[j].k) && L->addaln[i] > it[j].align)
+            if (bs_slot_is_window(it[j].k) && L->add[i] && L->addaln[i] > it[j].align)
                 it[j].align = L->addaln[i];
         }
         qsort(it, (size_t)ni, sizeof *it, cmp_item);
-        bool all = true;
-        for (int j = 0; j < ni && all; j++) {
+        unsigned mask = 0;
+        for (int j = 0; j < ni; j++) {
             size_t i = IDX(it[j].n, it[j].k);
-            all = place(L, bus, it[j].n, it[j].k, L->sz0[i] + L->add[i],
-                        it[j].align);
+            uint64_t al = bs_slot_is_window(it[j].k) ? it[j].align : L->aln[i];
+            if (!place(L, bus, it[j].n, it[j].k, L->sz0[i] + L->add[i], al))
+                mask |= type_bits(res_flags(t, it[j].n, it[j].k));
         }
-        if (all) {
+        if (!mask) {
             done = true;
         } else {
-            for (int j = 0; j < ni; j++)
-                unplace(L, bus, it[j].n, it[j].k);
-            for (int j = 0; j < ni; j++)
-                it[j].align = L->aln[IDX(it[j].n, it[j].k)];
+            for (int j = 0; j < ni; j++) {
+                struct bs_res *r = &t->nodes[it[j].n].res[it[j].k];
+                if ((r->flags & BS_RF_ASSIGNED) && !need_release(L, bus, &it[j], mask))
+                    it[j].kept = true;
+                else
+                    unplace(L, bus, it[j].n, it[j].k);
+            }
         }
     }
     if (!done) {
-        qsort(it, (size_t)ni, sizeof *it, cmp_item);
-        /* Must-have sizes. */
+        /* Must-have sizes, in the list's current order. */
         for (int j = 0; j < ni; j++) {
             size_t i = IDX(it[j].n, it[j].k);
-            if (!L->sz0[i])
+            if (it[j].kept || !L->sz0[i])
                 continue;
             if (!place(L, bus, it[j].n, it[j].k, L->sz0[i], L->aln[i]))
                 record_failure(L, bus, it[j].n, it[j].k, L->sz0[i], L->aln[i],
                                false);
         }
-        /* Then the optional extras (reassign_resources_sorted): grow in
-         * place or move to a bigger hole; an item that had no must-have size
-         * is assigned at its extra size or left out. */
-        for (int j = 0; L->optional && j < ni; j++) {
+        /* Then the extras (reassign_resources_sorted), LIFO: an item with
+         * no must-have size is assigned at its extra size or left out; an
+         * assigned one is reallocated at the lowest place that fits the
+         * bigger size (its own old range counting as free), else kept. */
+        int m = 0;
+        for (int j = 0; j < ni; j++)
+            if (!it[j].kept && L->add[IDX(it[j].n, it[j].k)])
+                it[m++] = it[j];
+        sort_realloc(it, m, L);
+        for (int j = 0; L->optional && j < m; j++) {
             int n = it[j].n, k = it[j].k;
             size_t i = IDX(n, k);
-            if (!L->add[i])
-                continue;
             struct bs_res *r = &t->nodes[n].res[k];
             uint64_t want = L->sz0[i] + L->add[i];
             uint64_t al = max64(L->aln[i], L->addaln[i]);
             if (!L->sz0[i]) {
                 if (!place(L, bus, n, k, want, al))
-                    record_failure(L, bus, n, k, want, al, !is_vf(k));
+                    record_failure(L, bus, n, k, want, al, true);
                 continue;
             }
             if (!(r->flags & BS_RF_ASSIGNED))
                 continue;
             uint64_t old = r->addr, oldsz = r->size;
+            int oldwin = r->win;
             unplace(L, bus, n, k);
-            bool grown = false;
-            /* In place first (reallocate_resource keeps the start when the
-             * space after it is free), else the lowest hole that fits. */
-            struct cand c[BS_MAX_ROOT_WINDOWS];
-            int nc = bus_windows(L, bus, c);
-            for (int w = 0; w < nc && !grown; w++) {
-                if (old >= c[w].base && old <= c[w].last && !(old & (al - 1)) &&
-                    bs_space_reserve(c[w].s, old, want) == BS_OK) {
-                    r->addr = old;
-                    r->size = want;
-                    r->win = c[w].win;
-                    r->flags |= BS_RF_ASSIGNED;
-                    grown = true;
-                }
-            }
-            if (!grown)
-                grown = place(L, bus, n, k, want, al);
-            if (!grown) {
-                /* Keep the must-have placement. */
-                int wn = BS_WIN_NONE;
-                for (int w = 0; w < nc; w++)
-                    if (old >= c[w].base && old <= c[w].last &&
-                        bs_space_reserve(c[w].s, old, oldsz) == BS_OK) {
-                        wn = c[w].win;
-                        break;
-                    }
-                r->addr = old;
-                r->size = oldsz;
-                r->win = wn;
-                r->flags |= BS_RF_ASSIGNED;
-            }
+            if (place(L, bus, n, k, want, al))
+                continue;
+            /* Keep the must-have placement. */
+            bs_space_reserve(bs_spaces_get(&L->sp, bus, oldwin), old, oldsz);
+            r->addr = old;
+            r->size = oldsz;
+            r->win = oldwin;
+            r->flags |= BS_RF_ASSIGNED;
         }
     }
     free(it);
@@ -611,8 +657,9 @@ int bs_assign_linux(bs_topo *t, const bs_assign_opts *o)
     L.add = calloc(n, sizeof *L.add);
     L.aln = calloc(n, sizeof *L.aln);
     L.addaln = calloc(n, sizeof *L.addaln);
+    L.seq = calloc(n, sizeof *L.seq);
     int rc = BS_ENOMEM;
-    if (!L.sz0 || !L.add || !L.aln || !L.addaln)
+    if (!L.sz0 || !L.add || !L.aln || !L.addaln || !L.seq)
         goto out;
     bool realloc_on = o->realloc > 0 || (o->realloc == 0 && has_vf(t));
     int tries = realloc_on ? max_depth(t) + 1 : 1;
@@ -622,6 +669,8 @@ int bs_assign_linux(bs_topo *t, const bs_assign_opts *o)
         memset(L.sz0, 0, n * sizeof *L.sz0);
         memset(L.add, 0, n * sizeof *L.add);
         memset(L.addaln, 0, n * sizeof *L.addaln);
+        memset(L.seq, 0, n * sizeof *L.seq);
+        L.nseq = 0;
         for (int i = 1; i < t->nnodes; i++)
             for (int k = 0; k < BS_SLOT_WIN_IO; k++) {
                 L.sz0[IDX(i, k)] = t->nodes[i].res[k].size;
@@ -651,5 +700,6 @@ out:
     free(L.add);
     free(L.aln);
     free(L.addaln);
+    free(L.seq);
     return rc;
 }

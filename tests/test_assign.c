@@ -383,7 +383,7 @@ static void test_pack_shortfall(void)
     bs_topo *t = bs_topo_new("short");
     bs_topo_add_window(t, 0, 0xc0000000, 128 * BS_MIB);
     for (int i = 0; i < 3; i++) {
-        char n[8];
+        char n[16];
         snprintf(n, sizeof n, "d%d", i);
         int d = bs_topo_add_node(t, 0, BS_NODE_DEVICE, n);
         bs_topo_set_bar(t, d, 0, 0, 64 * BS_MIB, 0);
