@@ -9,6 +9,7 @@
  * means firmware or Linux lays the bus out again.
  */
 #include "internal.h"
+#include "barspace/churn.h"
 #include "barspace/diagnose.h"
 
 #include <stdio.h>
@@ -593,6 +594,94 @@ static void word_window(const bs_diag *d, bs_remedy *r)
     }
 }
 
+/* ------------------------------------------------ move plan */
+
+/* Would the relocation planner (churn.h) place every failed device by
+ * moving working ones, inside the same windows?  The machine as it runs
+ * (kernel addresses, nothing pinned) loses each failed device's BARs; each
+ * is then re-added in place (a "replace" event) with the barspace policy,
+ * moves allowed, no reduced BARs.  Sets move_plan 1/0 and the devices that
+ * move; leaves -1 when the question does not apply (no root windows, only
+ * bridge windows or bridge BARs failed) or the planner refuses. */
+static int move_plan(bs_diag *d, const bs_topo *t)
+{
+    if (!t->nwin)
+        return BS_OK;
+    bs_topo *c = bs_topo_clone(t);
+    bs_event *ev = calloc((size_t)t->nnodes, sizeof *ev);
+    int nev = 0, rc = BS_OK;
+    if (!c || !ev) {
+        rc = BS_ENOMEM;
+        goto out;
+    }
+    for (int n = 1; n < c->nnodes; n++) {
+        struct bs_node *nd = &c->nodes[n];
+        bool failed = false;
+        for (int k = 0; k < BS_NSLOTS; k++) {
+            nd->res[k].flags &= ~(uint32_t)BS_RF_FIXED;
+            failed |= k < BS_SLOT_WIN_IO && (nd->res[k].flags & BS_RF_FAILED) &&
+                      nd->res[k].size;
+        }
+        if (failed && nd->kind != BS_NODE_DEVICE)
+            goto out; /* a bridge's own BAR: not a hot-add */
+        bs_event *e = &ev[nev];
+        for (int k = 0; k < BS_SLOT_WIN_IO; k++) {
+            struct bs_res *r = &nd->res[k];
+            if (!r->size || (r->flags & BS_RF_UPPER))
+                continue;
+            if (failed && e->nbars < BS_EV_MAX_BARS) {
+                bs_bar_spec *b = &e->bar[e->nbars++];
+                b->slot = k;
+                b->flags = r->flags & (BS_RF_IO | BS_RF_MEM64 | BS_RF_PREF);
+                b->size = k >= BS_SLOT_VF0 ? r->align : r->size;
+                b->rebar = r->rebar;
+            }
+            /* Unassigned resources would make the planner lay everything
+             * out afresh: the running machine simply does not have them. */
+            if (failed || !(r->flags & BS_RF_ASSIGNED)) {
+                r->size = 0;
+                r->flags = 0;
+                if (k + 1 < BS_NSLOTS && (nd->res[k + 1].flags & BS_RF_UPPER))
+                    nd->res[k + 1].flags = 0;
+            }
+        }
+        if (failed) {
+            e->kind = BS_EV_REPLACE;
+            snprintf(e->dev, sizeof e->dev, "%s", nd->name);
+            e->num_vfs = nd->num_vfs;
+            nev++;
+        }
+    }
+    if (!nev)
+        goto out;
+    bs_churn_opts o;
+    bs_churn_opts_init(&o, BS_PLACE_BARSPACE);
+    o.moves = 1;
+    o.reduce = 0;
+    bs_churn *ch = NULL;
+    if (bs_churn_new(c, &o, &ch, NULL) != BS_OK)
+        goto out;
+    int ok = 1, moved = 0;
+    for (int i = 0; i < nev; i++) {
+        bs_event_result res;
+        memset(&res, 0, sizeof res);
+        if (bs_churn_apply(ch, &ev[i], &res, NULL) != BS_OK) {
+            ok = -1;
+            break;
+        }
+        if (res.outcome == BS_OUT_FAILED)
+            ok = 0;
+        moved += res.moves;
+    }
+    bs_churn_free(ch);
+    d->sum.move_plan = ok;
+    d->sum.move_devices = ok == 1 ? moved : 0;
+out:
+    free(ev);
+    bs_topo_free(c);
+    return rc;
+}
+
 /* ------------------------------------------------------ diagnose */
 
 /* The PCI address in an imported node name ("pci-0000:03:00.0"). */
@@ -698,13 +787,8 @@ int bs_diagnose(const bs_topo *t, int machine, bs_diag **out, bs_error *err)
             goto nomem;
         d->sum.pack_ok = rc == BS_OK;
     }
-    /*
-     * HOOK(relocation planner): once the planner of the rebalancing issue
-     * exists, ask it here whether moving already-assigned BARs (decode off,
-     * rewrite, decode on) inside the same windows makes room for every
-     * failed resource, and set d->sum.move_plan to 1 or 0.  Until then the
-     * question is reported as not evaluated (-1).
-     */
+    if (d->nf && move_plan(d, t) == BS_ENOMEM)
+        goto nomem;
     if (d->nf) {
         bs_remedy r;
         char a[24], a2[24];

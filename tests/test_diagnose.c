@@ -191,7 +191,7 @@ static void test_vm_window64(void)
     CHECK_EQ(s.failures, 2);
     CHECK_EQ(s.linux_ok, 0);
     CHECK_EQ(s.pack_ok, 0); /* no policy fits 32G in 32G with others there */
-    CHECK_EQ(s.move_plan, -1);
+    CHECK_EQ(s.move_plan, 0); /* nothing to move makes 32G appear */
     bs_diag_failure f;
     bs_diag_failure_get(d, 1, &f);
     CHECK_EQ(f.size, UINT64_C(32) << 30);
@@ -282,6 +282,9 @@ static void test_fragmented_and_clean(void)
     bs_diag_summary s;
     bs_diag_get_summary(d, &s);
     CHECK_EQ(s.pack_ok, 1); /* laid out afresh, everything fits */
+    /* Moving the 4K BAR out of the way makes the 2M hole. */
+    CHECK_EQ(s.move_plan, 1);
+    CHECK(s.move_devices >= 1);
     CHECK(find(d, BS_REMEDY_REALLOC).kind == BS_REMEDY_REALLOC);
     bs_diag_free(d);
     bs_topo_free(t);

@@ -15,7 +15,8 @@ static const char usage_text[] =
     "  - every failed resource: which window it needed, how big, how much was\n"
     "    free there and how fragmented;\n"
     "  - whether barspace's linux model and its pack policy assign everything\n"
-    "    inside the same windows (a move plan: not evaluated yet);\n"
+    "    inside the same windows, and whether moving working devices (the\n"
+    "    relocation planner) makes room for the failed ones;\n"
     "  - remedies with numbers, each verified by assigning a copy of the\n"
     "    topology with the remedy applied (pci=realloc, pci=hpmmioprefsize=,\n"
     "    a bigger 64-bit window: QEMU pci-hole64-size / OVMF X-PciMmio64Mb,\n"
@@ -170,8 +171,9 @@ int cmd_diagnose(int argc, char **argv)
             putchar('}');
         }
         printf("],\"check_violations\":%d,\"linux_ok\":%d,\"pack_ok\":%d,"
-               "\"move_plan\":%d,\"remedies\":[",
-               s.violations, s.linux_ok, s.pack_ok, s.move_plan);
+               "\"move_plan\":%d,\"move_devices\":%d,\"remedies\":[",
+               s.violations, s.linux_ok, s.pack_ok, s.move_plan,
+               s.move_devices);
         for (int i = 0; i < nrem; i++) {
             bs_remedy r;
             bs_diag_remedy_get(d, i, &r);
@@ -208,13 +210,19 @@ int cmd_diagnose(int argc, char **argv)
             printf("  nothing; the final assignment %s the checker (%d "
                    "violation(s))\n", s.violations ? "fails" : "passes",
                    s.violations);
-        printf("\nsame windows, assigned afresh:\n");
-        printf("  barspace linux model places everything: %s", tri(s.linux_ok));
+        printf("\nwhat if, in the same windows:\n");
+        printf("  laid out afresh by the linux model:     %s", tri(s.linux_ok));
         if (s.linux_ok == 0)
             printf(" (%d failure(s))", s.linux_failures);
-        printf("\n  pack policy places everything:          %s\n", tri(s.pack_ok));
-        printf("  a move plan of assigned BARs fixes it:  %s (relocation "
-               "planner not available yet)\n", tri(s.move_plan));
+        printf("\n  laid out afresh by the pack policy:     %s\n", tri(s.pack_ok));
+        printf("  moving working devices fixes it:        ");
+        if (s.move_plan == 1)
+            printf("yes (%d device(s) move; barspace plan)\n", s.move_devices);
+        else if (s.move_plan == 0)
+            printf("no (relocation planner)\n");
+        else
+            printf("does not apply%s\n", nfail ? " (no root windows, or "
+                   "only bridges failed)" : "");
         if (nfail) {
             printf("\nremedies (each verified: the assignment succeeds with "
                    "it):\n");

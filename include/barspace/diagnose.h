@@ -69,8 +69,12 @@ typedef struct bs_diag_summary {
                                scratch: 1 all placed, 0 not, -1 not run */
     int linux_failures;
     int pack_ok;            /* pack policy, same windows: 1, 0, -1 not run */
-    int move_plan;          /* would a move plan fix it: -1 = not evaluated
-                               (the relocation planner hook, see diagnose.c) */
+    int move_plan;          /* would moving working devices (relocation
+                               planner, churn.h) place every failed device
+                               in the same windows: 1, 0, -1 = does not
+                               apply (no root windows, only bridge windows
+                               or bridge BARs failed) */
+    int move_devices;       /* devices that move, when move_plan is 1 */
 } bs_diag_summary;
 
 typedef struct bs_diag bs_diag;
