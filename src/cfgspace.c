@@ -267,20 +267,25 @@ static void window_init(struct vm_fn *f, const struct bs_node *n)
     const struct bs_res *io = &n->res[BS_SLOT_WIN_IO];
     const struct bs_res *mem = &n->res[BS_SLOT_WIN_MEM];
     const struct bs_res *pf = &n->res[BS_SLOT_WIN_PREF];
-    /* Closed windows: base above limit. */
-    uint64_t b = 0xf000, l = 0;
+    /* Unprogrammed windows read closed (base above limit), as QEMU's
+     * pcie-root-port resets them; QEMU's x3130/xio3130 switch ports reset
+     * them to all zeros instead, and the replayer compares read for read,
+     * so those models keep QEMU's zeros. */
+    bool zeros = !strcmp(n->model, "switch-upstream") ||
+                 !strcmp(n->model, "switch-downstream");
+    uint64_t b = zeros ? 0 : 0xf000, l = 0;
     if (io->size && (io->flags & BS_RF_ASSIGNED) && io->addr <= 0xffff)
         b = io->addr, l = bs_last(io->addr, io->size);
     put8(f, 0x1c, (uint8_t)((b >> 8) & 0xf0), 0xf0);
     put8(f, 0x1d, (uint8_t)((l >> 8) & 0xf0), 0xf0);
     put16(f, 0x30, 0, 0);
     put16(f, 0x32, 0, 0);
-    b = 0xfff00000u, l = 0;
+    b = zeros ? 0 : 0xfff00000u, l = 0;
     if (mem->size && (mem->flags & BS_RF_ASSIGNED))
         b = mem->addr, l = bs_last(mem->addr, mem->size);
     put16(f, 0x20, (uint16_t)((b >> 16) & 0xfff0), 0xfff0);
     put16(f, 0x22, (uint16_t)((l >> 16) & 0xfff0), 0xfff0);
-    b = 0xfff00000u, l = 0;
+    b = zeros ? 0 : 0xfff00000u, l = 0;
     if (pf->size && (pf->flags & BS_RF_ASSIGNED))
         b = pf->addr, l = bs_last(pf->addr, pf->size);
     put16(f, 0x24, (uint16_t)(((b >> 16) & 0xfff0) | pref64), 0xfff0);
@@ -515,11 +520,18 @@ static int fn_init(bs_vm *vm, int node, bs_error *err)
     if (f->bridge) {
         put16(f, 0x3e, 0, 0x007f);   /* bridge control */
         window_init(f, n);
+        /* A bridge forwards what firmware assigned it; a window that only
+         * reads open because of its reset value (switch ports) does not
+         * turn decode on. */
+        const struct bs_res *w = &n->res[BS_SLOT_WIN_IO];
         uint64_t b, l;
-        if (vm_window(f, BS_SLOT_WIN_IO, &b, &l))
+        if ((w[0].flags & BS_RF_ASSIGNED) && w[0].size &&
+            vm_window(f, BS_SLOT_WIN_IO, &b, &l))
             cmd |= BS_CMD_IO;
-        if (vm_window(f, BS_SLOT_WIN_MEM, &b, &l) ||
-            vm_window(f, BS_SLOT_WIN_PREF, &b, &l))
+        if ((((w[1].flags & BS_RF_ASSIGNED) && w[1].size) ||
+             ((w[2].flags & BS_RF_ASSIGNED) && w[2].size)) &&
+            (vm_window(f, BS_SLOT_WIN_MEM, &b, &l) ||
+             vm_window(f, BS_SLOT_WIN_PREF, &b, &l)))
             cmd |= BS_CMD_MEM;
     }
     put16(f, CFG_COMMAND, cmd, BS_CMD_WMASK);

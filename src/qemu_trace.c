@@ -454,6 +454,55 @@ int bs_qtrace_parse(const char *text, size_t len, const char *filename,
         if (step && value_bytes(e->val) <= step && !(e->off & (step - 1)))
             e->width = step;
     }
+    /* Firmware probes a bridge window by writing a byte and reading it
+     * back (SeaBIOS: 0xff to the prefetchable base, expecting 0xf1 for a
+     * 64-bit window).  When a window-register write is followed at once by
+     * a read of the same offset and both values fit in fewer bytes than
+     * the register, both were accesses of that narrower width. */
+    for (int i = 0; i + 1 < q->n; i++) {
+        bs_qev *w = &q->ev[i];
+        if (w->kind != BS_QEV_WRITE ||
+            bs_cfg_reg_class(w->off, w->bridge) != BS_REG_WINDOW)
+            continue;
+        for (int j = i + 1; j < q->n; j++) {
+            bs_qev *r = &q->ev[j];
+            if (r->kind > BS_QEV_WRITE || r->bus != w->bus ||
+                r->slot != w->slot || r->fn != w->fn)
+                continue;
+            if (r->kind == BS_QEV_READ && r->off == w->off) {
+                unsigned n = value_bytes(w->val) > value_bytes(r->val)
+                                 ? value_bytes(w->val)
+                                 : value_bytes(r->val);
+                if (n < w->width) {
+                    w->width = n;
+                    r->width = n;
+                }
+            }
+            break;
+        }
+    }
+    /* Probe-and-restore: Linux writes 0xe0f0 as a word to the I/O base and
+     * limit, reads it back, then restores 0 with another word write.  A
+     * write that soon follows a wider write of the same offset of the same
+     * function has that width too. */
+    for (int i = 0; i < q->n; i++) {
+        bs_qev *w = &q->ev[i];
+        if (w->kind != BS_QEV_WRITE ||
+            bs_cfg_reg_class(w->off, w->bridge) != BS_REG_WINDOW)
+            continue;
+        for (int j = i - 1, seen = 0; j >= 0 && seen < 8; j--) {
+            const bs_qev *pw = &q->ev[j];
+            if (pw->kind > BS_QEV_WRITE || pw->bus != w->bus ||
+                pw->slot != w->slot || pw->fn != w->fn)
+                continue;
+            seen++;
+            if (pw->kind == BS_QEV_WRITE && pw->off == w->off) {
+                if (pw->width > w->width)
+                    w->width = pw->width;
+                break;
+            }
+        }
+    }
     *out = q;
     return BS_OK;
 }

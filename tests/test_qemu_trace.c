@@ -127,6 +127,27 @@ static void test_trace_parse(void)
         bs_qtrace_free(q);
     }
 
+    /* Bridge-window probes: SeaBIOS writes a byte to the prefetchable base
+     * and reads a byte back; Linux writes 0xe0f0 as a word to the I/O base
+     * and limit and restores 0 with a word.  Widths follow the pairs. */
+    const char *probe =
+        "pci_cfg_read pcie-root-port 00:03.0 @0xe -> 0x81\n"
+        "pci_cfg_write pcie-root-port 00:03.0 @0x24 <- 0xff\n"
+        "pci_cfg_read pcie-root-port 00:03.0 @0x24 -> 0xf1\n"
+        "pci_cfg_read pcie-root-port 00:03.0 @0x24 -> 0x1fff1\n"
+        "pci_cfg_write pcie-root-port 00:03.0 @0x1c <- 0xe0f0\n"
+        "pci_cfg_read pcie-root-port 00:03.0 @0x1c -> 0xe0f0\n"
+        "pci_cfg_write pcie-root-port 00:03.0 @0x1c <- 0x0\n";
+    CHECK_EQ(bs_qtrace_parse(probe, strlen(probe), "p.log", &q, &e), BS_OK);
+    if (q) {
+        static const unsigned want[] = {1, 1, 1, 4, 2, 2, 2};
+        for (int i = 0; i < 7; i++) {
+            bs_qtrace_get(q, i, &ev);
+            CHECK_EQ(ev.width, want[i]);
+        }
+        bs_qtrace_free(q);
+    }
+
     const char *bad = "pci_cfg_read nvme 01:00.0 @0x10 -> 0x4\n"
                       "pci_cfg_read nvme 01:00.0 @0x10 => 0x4\n";
     q = NULL;
