@@ -619,7 +619,7 @@ static int device_msg(struct dctx *c, struct imp_dev *d, const char *line,
             e++;
         if (!strncmp(e, "to [bus", 7)) {
             if (strstr(e, "add_size"))
-                d->hotplug = true;
+                d->add_size = true;
             d->kind = BS_NODE_BRIDGE;
             return BS_OK;
         }

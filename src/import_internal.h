@@ -38,6 +38,8 @@ struct imp_dev {
     int kind;            /* IMP_KIND_UNKNOWN, BS_NODE_BRIDGE, BS_NODE_DEVICE */
     int sec, sub;        /* bridge bus range, -1 unknown */
     bool hotplug, pref32;
+    bool add_size;       /* "bridge window .. add_size": hot-plug, or extras
+                            of bridges below it */
     unsigned num_vfs;
     uint16_t vendor, device;
     bool has_id;

@@ -315,6 +315,7 @@ int imp_merge(bs_import *dst, bs_import *src)
         if (s->sub >= 0)
             d->sub = s->sub;
         d->hotplug |= s->hotplug;
+        d->add_size |= s->add_size;
         d->pref32 |= s->pref32;
         if (s->num_vfs)
             d->num_vfs = s->num_vfs;
@@ -1022,6 +1023,54 @@ static void set_placements(bs_topo *t)
 
 /* A bridge with nothing below it whose window failed was asking for a
  * hot-plug reserve (Thunderbolt and PCIe slots): say so in the model. */
+/* Does anything below bridge b ask for I/O (io) or memory (!io) space? */
+static bool subtree_wants(const bs_topo *t, int b, bool io)
+{
+    BS_FOR_CHILDREN(t, b, c) {
+        const struct bs_node *n = &t->nodes[c];
+        for (int k = 0; k < BS_SLOT_WIN_IO; k++)
+            if (n->res[k].size && !(n->res[k].flags & BS_RF_UPPER) &&
+                !!(n->res[k].flags & BS_RF_IO) == io)
+                return true;
+        if (n->kind == BS_NODE_BRIDGE && subtree_wants(t, c, io))
+            return true;
+    }
+    return false;
+}
+
+/* Linux opens an I/O or memory window on a bridge only for what is below
+ * it, or as a hot-plug reserve: a window with nothing to forward marks a
+ * hot-plug bridge (QEMU root ports under ACPI hot-plug print no pciehp
+ * line). */
+static int mark_reserve_windows(bs_import *im, bs_topo *t)
+{
+    for (int n = 1; n < t->nnodes; n++) {
+        struct bs_node *nd = &t->nodes[n];
+        if (nd->kind != BS_NODE_BRIDGE || (nd->flags & BS_NF_HOTPLUG) ||
+            nd->first_child < 0)
+            continue;
+        /* Windows of bridges below are forwarded too: leaf bridges only. */
+        bool leaf = true;
+        BS_FOR_CHILDREN(t, n, c)
+            leaf &= t->nodes[c].kind != BS_NODE_BRIDGE;
+        if (!leaf)
+            continue;
+        bool io = (nd->res[BS_SLOT_WIN_IO].flags &
+                   (BS_RF_ASSIGNED | BS_RF_FAILED)) && !subtree_wants(t, n, true);
+        bool mem = (nd->res[BS_SLOT_WIN_MEM].flags &
+                    (BS_RF_ASSIGNED | BS_RF_FAILED)) && !subtree_wants(t, n, false);
+        if (!io && !mem)
+            continue;
+        nd->flags |= BS_NF_HOTPLUG;
+        int rc = imp_note(im, "%s: its %s window forwards nothing below it: "
+                          "taken as a hot-plug bridge", nd->name,
+                          io ? "I/O" : "memory");
+        if (rc)
+            return rc;
+    }
+    return BS_OK;
+}
+
 static int mark_empty_hotplug(bs_import *im, bs_topo *t)
 {
     for (int n = 1; n < t->nnodes; n++) {
@@ -1129,7 +1178,7 @@ int bs_import_build(bs_import *im, bs_topo **out, bs_error *err)
                 n->slot = (int)d->dev;
                 n->fn = (int)d->fn;
             }
-            if (d->hotplug && d->kind == BS_NODE_BRIDGE)
+            if (d->kind == BS_NODE_BRIDGE && (d->hotplug || d->add_size))
                 n->flags |= BS_NF_HOTPLUG;
             if (d->has_id)
                 snprintf(n->model, sizeof n->model, "%04x:%04x", d->vendor,
@@ -1153,8 +1202,20 @@ int bs_import_build(bs_import *im, bs_topo **out, bs_error *err)
         bs_topo_free(t);
         return rc;
     }
+    /* An optional extra on a bridge with bridges below may be theirs:
+     * only a bridge with no bridge below is hot-plug by add_size alone. */
+    for (int i = 0; i < im->ndev; i++) {
+        const struct imp_dev *d = &im->dev[i];
+        if (d->node < 0 || d->hotplug || !d->add_size)
+            continue;
+        BS_FOR_CHILDREN(t, d->node, c)
+            if (t->nodes[c].kind == BS_NODE_BRIDGE)
+                t->nodes[d->node].flags &= ~(uint32_t)BS_NF_HOTPLUG;
+    }
     set_placements(t);
     rc = mark_empty_hotplug(im, t);
+    if (rc == BS_OK)
+        rc = mark_reserve_windows(im, t);
     if (rc) {
         bs_topo_free(t);
         goto nomem;
