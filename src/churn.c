@@ -14,6 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Bounded string copy for names: the generator and the event engine copy
+ * names on every event, and snprintf's format machinery dominated the cost
+ * of long churn runs. */
+static void copy_name(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
 void bs_churn_opts_init(bs_churn_opts *o, int policy)
 {
     memset(o, 0, sizeof *o);
@@ -674,7 +684,7 @@ static int place_subject(bs_churn *c, int bus, int subject, struct bs_ritem *it,
         rc = run_plan(c, p, res);
         rejected = rc == BS_ESTATE;
         if (rejected)
-            snprintf(why, sizeof why, "%s", res->msg);
+            copy_name(why, sizeof why, res->msg);
         if (rc == BS_OK) {
             if (p->moved)
                 res_set(res, BS_OUT_MOVED, "placed after %d move(s)%s",
@@ -750,7 +760,7 @@ static int do_add(bs_churn *c, const bs_event *ev, int parent,
     if (n >= 0) {
         c->free_head[parent] = c->free_next[n];
         c->free_next[n] = -1;
-        snprintf(t->nodes[n].name, sizeof t->nodes[n].name, "%s", ev->dev);
+        copy_name(t->nodes[n].name, sizeof t->nodes[n].name, ev->dev);
     } else {
         n = bs_topo_add_node(t, parent, BS_NODE_DEVICE, ev->dev);
         if (n < 0) {
@@ -1106,7 +1116,7 @@ static int gdev_add(bs_churn_gen *g, const char *name, int parent)
     }
     struct gdev *d = &g->d[g->nd++];
     memset(d, 0, sizeof *d);
-    snprintf(d->name, sizeof d->name, "%s", name);
+    copy_name(d->name, sizeof d->name, name);
     d->parent = parent;
     d->present = 1;
     return g->nd - 1;
@@ -1225,7 +1235,7 @@ static int gen_gpu(bs_churn_gen *g, const char *opts, bool *bad)
         if (b < 0)
             return BS_ENOMEM;
         g->t->nodes[b].flags |= BS_NF_HOTPLUG;
-        snprintf(g->parents[i], BS_EV_NAME_MAX, "%s", rp);
+        copy_name(g->parents[i], BS_EV_NAME_MAX, rp);
         int n = bs_topo_add_node(g->t, b, BS_NODE_DEVICE, name);
         if (n < 0 || bs_topo_set_bar(g->t, n, 0, 0, 16 * BS_MIB, 0) ||
             bs_topo_set_bar(g->t, n, 1, BS_RF_MEM64 | BS_RF_PREF, 16 * BS_GIB, 0) ||
@@ -1485,7 +1495,7 @@ int bs_churn_gen_next(bs_churn_gen *g, bs_event *ev)
         int i = pick(g, 1, true);
         if (i >= 0) {
             ev->kind = BS_EV_VFS;
-            snprintf(ev->dev, sizeof ev->dev, "%s", g->d[i].name);
+            copy_name(ev->dev, sizeof ev->dev, g->d[i].name);
             g->d[i].gen = 1 + (int)rnd_below(g, 63);
             ev->num_vfs = (unsigned)g->d[i].gen;
             return BS_OK;
@@ -1495,7 +1505,7 @@ int bs_churn_gen_next(bs_churn_gen *g, bs_event *ev)
         int i = pick(g, 1, true);
         if (i >= 0) {
             ev->kind = BS_EV_RESIZE;
-            snprintf(ev->dev, sizeof ev->dev, "%s", g->d[i].name);
+            copy_name(ev->dev, sizeof ev->dev, g->d[i].name);
             ev->slot = 1;
             ev->size = (4 * BS_GIB) << rnd_below(g, 5); /* 4G..64G */
             return BS_OK;
@@ -1516,7 +1526,7 @@ int bs_churn_gen_next(bs_churn_gen *g, bs_event *ev)
                 g->d[i].pinned = 1;
             }
             if (ev->kind) {
-                snprintf(ev->dev, sizeof ev->dev, "%s", g->d[i].name);
+                copy_name(ev->dev, sizeof ev->dev, g->d[i].name);
                 return BS_OK;
             }
         }
@@ -1525,7 +1535,7 @@ int bs_churn_gen_next(bs_churn_gen *g, bs_event *ev)
         int i = pick(g, 1, false);
         if (i > 0 || (i == 0 && g->kind != 0)) {
             ev->kind = BS_EV_REMOVE;
-            snprintf(ev->dev, sizeof ev->dev, "%s", g->d[i].name);
+            copy_name(ev->dev, sizeof ev->dev, g->d[i].name);
             g->d[i].present = 0;
             return BS_OK;
         }
@@ -1539,12 +1549,12 @@ int bs_churn_gen_next(bs_churn_gen *g, bs_event *ev)
             snprintf(name, sizeof name, "%.20s-%d",
                      g->kind == 0 ? "nvme" : g->kind == 1 ? "gpu"
                      : g->kind == 2 ? "nic" : "dev", g->serial++);
-            snprintf(g->d[i].name, sizeof g->d[i].name, "%s", name);
+            copy_name(g->d[i].name, sizeof g->d[i].name, name);
             g->d[i].present = 1;
             g->d[i].pinned = 0;
             ev->kind = BS_EV_ADD;
-            snprintf(ev->dev, sizeof ev->dev, "%s", name);
-            snprintf(ev->at, sizeof ev->at, "%s", g->parents[par]);
+            copy_name(ev->dev, sizeof ev->dev, name);
+            copy_name(ev->at, sizeof ev->at, g->parents[par]);
             new_bars(g, ev, &g->d[i]);
             return BS_OK;
         }
@@ -1555,11 +1565,11 @@ int bs_churn_gen_next(bs_churn_gen *g, bs_event *ev)
         i = pick(g, 1, false);
     if (i < 0 || (i == 0 && g->kind == 0)) {
         ev->kind = BS_EV_PIN;
-        snprintf(ev->dev, sizeof ev->dev, "%s", g->d[0].name);
+        copy_name(ev->dev, sizeof ev->dev, g->d[0].name);
         return BS_OK;
     }
     ev->kind = BS_EV_REPLACE;
-    snprintf(ev->dev, sizeof ev->dev, "%s", g->d[i].name);
+    copy_name(ev->dev, sizeof ev->dev, g->d[i].name);
     g->d[i].pinned = 0;
     new_bars(g, ev, &g->d[i]);
     return BS_OK;
