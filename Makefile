@@ -33,7 +33,7 @@ BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 HEADERS   := $(wildcard include/barspace/*.h src/*.h src/*/*.h tests/*.h tools/*.h)
 
-.PHONY: all lib tests check check-one demo bench install clean fuzz peer
+.PHONY: all lib tests check check-one demo bench install clean fuzz fuzz-smoke peer
 # Keep object files of test and bench binaries (they are intermediates of
 # pattern rules, which make would otherwise delete after every link).
 .SECONDARY:
@@ -73,7 +73,8 @@ check-one: tests
 check:
 	@$(MAKE) --no-print-directory WERROR=1 BUILD=build check-one 2>&1 | tee build-check.log
 	@$(MAKE) --no-print-directory WERROR=1 SAN=1 BUILD=build-san check-one 2>&1 | tee build-san-check.log
-	@sh tests/summary.sh build-check.log build-san-check.log
+	@$(MAKE) --no-print-directory fuzz-smoke 2>&1 | tee build-fuzz-check.log
+	@sh tests/summary.sh build-check.log build-san-check.log build-fuzz-check.log
 
 demo: all
 	@sh examples/demo.sh $(BUILD)/barspace
@@ -98,7 +99,8 @@ install: all
 	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/barspace
 
 clean:
-	rm -rf build build-san build-fuzz build-check.log build-san-check.log
+	rm -rf build build-san build-fuzz build-check.log build-san-check.log \
+	    build-fuzz-check.log build-fuzz.log
 
 # The real peer: QEMU q35 + SeaBIOS/OVMF/qboot + Debian's Linux 6.1 on every
 # peer/topologies/*.topo (docs/peer.md).  Needs apt and network on first use;
@@ -106,3 +108,15 @@ clean:
 peer: $(BUILD)/barspace
 	sh peer/setup
 	BARSPACE=$(BUILD)/barspace sh peer/suite
+
+# Fuzzing (docs/fuzzing.md): every libFuzzer target in fuzz/, built with
+# clang (-fsanitize=fuzzer,address,undefined) in build-fuzz.  `fuzz` runs
+# each for FUZZ_SECONDS; `fuzz-smoke` (part of `check`) about 18 s each,
+# 180 s in all, and prints a "suite:" line: one pass per target that ran
+# its time without a finding.
+FUZZ_SECONDS ?= 600
+fuzz:
+	@sh fuzz/run.sh -s $(FUZZ_SECONDS)
+
+fuzz-smoke:
+	@sh fuzz/run.sh -s 20 -b 180

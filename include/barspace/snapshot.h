@@ -1,0 +1,107 @@
+/*
+ * Snapshot and restore of the library state, as a VMM needs for live
+ * migration and restart: the topology with its assignment and failures, and
+ * a pending relocation plan with how far it got.  The format
+ * (docs/snapshot-format.md) is binary, versioned, little-endian whatever the
+ * host, with a CRC-32 per section.
+ *
+ * Restore validates everything before it returns anything: a corrupt,
+ * truncated or inconsistent snapshot is refused with BS_EPARSE (BS_ELIMIT
+ * for counts beyond the library's limits) and an error naming the byte
+ * offset and what was expected there.  It builds new objects and never
+ * touches the caller's: on failure *out is left exactly as it was.
+ */
+#ifndef BARSPACE_SNAPSHOT_H
+#define BARSPACE_SNAPSHOT_H
+
+#include "barspace/barspace.h"
+#include "barspace/cfgspace.h"
+#include "barspace/plan.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BS_SNAPSHOT_MAJOR 1
+#define BS_SNAPSHOT_MINOR 0
+/* Largest snapshot bs_snapshot_load reads (bytes). */
+#define BS_SNAPSHOT_MAX_FILE (UINT64_C(1) << 30)
+
+/* A relocation plan being carried out: the states before and after it, its
+ * steps (bs_plan_steps) and the index of the first step not yet done. */
+typedef struct bs_pending_plan {
+    bs_topo *before;    /* the machine when the plan started */
+    bs_topo *after;     /* the machine when every step is done */
+    bs_step *steps;     /* malloc'd */
+    int nsteps;
+    int next;           /* 0..nsteps: steps [0, next) were carried out */
+} bs_pending_plan;
+
+/* What a snapshot holds.  topo is required; vm and plan are optional
+ * (NULL).  vm, when present, is the emulated machine of topo
+ * (bs_vm_topo(vm) == topo): its register files, host mappings, options and
+ * counters are saved.  A restored vm has no callbacks (see
+ * bs_state_set_callbacks); restore calls none: the mappings a VMM must
+ * install on the destination are those bs_vm_mapped reports. */
+typedef struct bs_state {
+    bs_topo *topo;
+    bs_vm *vm;
+    bs_pending_plan *plan;
+} bs_state;
+
+/* Restore flags. */
+enum {
+    BS_SNAP_NO_CRC = 1u << 0, /* do not verify checksums (salvage, fuzzing);
+                                 every structural check still runs */
+    BS_SNAP_CHECK = 1u << 1   /* also refuse a state bs_check finds invalid */
+};
+
+/* Serialize st into a malloc'd buffer (*buf, *len; caller frees). */
+int bs_snapshot_save(const bs_state *st, unsigned char **buf, size_t *len,
+                     bs_error *err);
+/* Rebuild a state from a snapshot.  On BS_OK *out holds new objects the
+ * caller frees with bs_state_free; on error *out is untouched. */
+int bs_snapshot_restore(const void *data, size_t len, unsigned flags,
+                        bs_state *out, bs_error *err);
+
+int bs_snapshot_save_file(const bs_state *st, const char *path,
+                          bs_error *err);
+int bs_snapshot_load_file(const char *path, unsigned flags, bs_state *out,
+                          bs_error *err);
+
+/* Free what a state owns and set its members to NULL. */
+void bs_state_free(bs_state *st);
+/* Give a restored vm the VMM's map/unmap callbacks. */
+void bs_state_set_callbacks(bs_state *st, bs_map_fn map, bs_map_fn unmap,
+                            void *ctx);
+/* A pending plan for (before, p) with nothing done yet: copies of before
+ * and of the state after the plan, and the plan's steps.  bs_pending_free
+ * releases it. */
+int bs_pending_new(const bs_topo *before, const bs_plan *p,
+                   bs_pending_plan **out);
+void bs_pending_free(bs_pending_plan *pp);
+
+/* An interrupted plan (the VMM died after step next-1, or the guest would
+ * not quiesce a driver) is either resumed or rolled back.
+ *
+ * Resume: the steps still to do, [next, nsteps).  Carried out, the machine
+ * is in the plan's after state.
+ *
+ * Rollback: the steps that take the machine from where it stopped back to
+ * the before state: the steps done, undone in reverse order (a write by
+ * writing the register's earlier value, a quiesce by a resume, a resume by
+ * a quiesce).  The machine passes back through the states it passed
+ * through on the way forward, so every one is as valid as the plan's own
+ * (bs_steps_check on steps [0, next) followed by these, from before to
+ * before, verifies it).  BS_EINVAL with err when a step writes a register
+ * whose earlier value the before state does not determine.
+ *
+ * Both return a malloc'd array (*out, *count; caller frees). */
+int bs_pending_resume(const bs_pending_plan *pp, bs_step **out, int *count);
+int bs_pending_rollback(const bs_pending_plan *pp, bs_step **out, int *count,
+                        bs_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
