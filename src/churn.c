@@ -567,7 +567,7 @@ static int node_items(const bs_churn *c, int n, struct bs_ritem *it)
         if (!r->size || (r->flags & (BS_RF_UPPER | BS_RF_FIXED)))
             continue;
         it[m++] = (struct bs_ritem){n, k, r->size, r->align, r->flags, -1, 0,
-                                    BS_WIN_NONE};
+                                    BS_WIN_NONE, 0};
     }
     return m;
 }
@@ -809,7 +809,7 @@ static int do_resize(bs_churn *c, int n, int k, uint64_t size, uint64_t align,
         r->size = r->want = size;
         r->align = align;
         r->flags &= ~(uint32_t)BS_RF_REDUCED;
-        struct bs_ritem it = {n, k, size, align, r->flags, -1, 0, BS_WIN_NONE};
+        struct bs_ritem it = {n, k, size, align, r->flags, -1, 0, BS_WIN_NONE, 0};
         return place_subject(c, bus, n, &it, 1, res);
     }
     bs_space *s = bs_churn_space(c, bus, r->win);
@@ -852,7 +852,7 @@ static int do_resize(bs_churn *c, int n, int k, uint64_t size, uint64_t align,
     r->flags &= ~(uint32_t)BS_RF_ASSIGNED;
     r->size = size;
     r->align = align;
-    struct bs_ritem it = {n, k, size, align, r->flags, -1, 0, BS_WIN_NONE};
+    struct bs_ritem it = {n, k, size, align, r->flags, -1, 0, BS_WIN_NONE, 0};
     int rc = place_subject(c, bus, n, &it, 1, res);
     if (rc)
         return rc;

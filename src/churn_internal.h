@@ -19,6 +19,10 @@ struct bs_ritem {
     int unit;           /* index in the planner's unit array, -1 = subject */
     uint64_t addr;      /* result */
     int win;            /* result */
+    /* A bridge window that moves keeps its contents' offsets, so it may
+     * only move by multiples of `align`: it must land at an address equal
+     * to its current one modulo `align`, i.e. `phase` past an aligned one. */
+    uint64_t phase;
 };
 
 struct bs_churn {

@@ -264,9 +264,10 @@ static bool try_set(struct pctx *P, const int *M, int m, const struct block *blk
             const struct unit *u = &P->u[M[i]];
             for (int j = u->first; j < u->first + u->n; j++) {
                 const struct uitem *x = &P->ui[j];
-                P->work[nw++] = (struct bs_ritem){x->node, x->slot, x->size,
-                                                  x->align, x->flags, M[i],
-                                                  0, BS_WIN_NONE};
+                P->work[nw++] = (struct bs_ritem){
+                    x->node, x->slot, x->size, x->align, x->flags, M[i], 0,
+                    BS_WIN_NONE,
+                    bs_slot_is_window(x->slot) ? x->addr & (x->align - 1) : 0};
             }
         }
         qsort(P->work, (size_t)nw, sizeof *P->work, cmp_ritem);
@@ -280,12 +281,18 @@ static bool try_set(struct pctx *P, const int *M, int m, const struct block *blk
             bool done = false;
             for (int k = 0; k < n && !done; k++) {
                 uint64_t a;
-                if (bs_space_alloc(s[k], w->size, w->align, lo[k], hi[k], &a) ==
-                    BS_OK) {
-                    w->addr = a;
-                    w->win = win[k];
-                    done = true;
+                /* Keep a moving window's phase: take an aligned block that
+                 * also covers the phase, then keep only the window's part. */
+                if (bs_space_alloc(s[k], w->size + w->phase, w->align, lo[k],
+                                   hi[k], &a) != BS_OK)
+                    continue;
+                if (w->phase) {
+                    bs_space_release(s[k], a, w->size + w->phase);
+                    bs_space_reserve(s[k], a + w->phase, w->size);
                 }
+                w->addr = a + w->phase;
+                w->win = win[k];
+                done = true;
             }
             if (!done) {
                 ok = false;

@@ -111,5 +111,34 @@ expect_grep "examples:" "$tmp/out" "help has examples"
 "$BARSPACE" plan --help > "$tmp/out" 2>&1
 expect_rc 0 $? "plan help"
 
+# Regression (found by fuzz_events): a relocation plan moved a bridge window
+# by a multiple of its granule but not of its contents' alignment, leaving
+# the 4M BAR below it misaligned.  A moving window must keep its phase.
+cat > "$tmp/ph.topo" <<'X'
+window io 0x1000-0xffff
+window mem 0xc0000000-0xc0ffffff
+window mem 0x800000000+4G pref
+bridge rp0 hotplug mem=2M pref=64M {
+    device a {
+        bar 0 mem64 64K
+    }
+    device b pinned {
+        bar 0 mem32 16K
+        bar 2 mem64 16M pref
+    }
+}
+bridge rp1 hotplug {
+}
+device c {
+    bar 0 mem32 1M
+    bar 1 io 32
+}
+X
+printf 'add x at rp0 bar0=mem64:1M\nadd y at rp0 bar0=mem64:1M\nadd z at rp1 bar0=mem64:4M\nremove x\nadd w at rp0 bar0=mem64:2M\n' > "$tmp/ph.ev"
+"$BARSPACE" churn "$tmp/ph.topo" --trace "$tmp/ph.ev" --policy barspace --verify > "$tmp/out" 2>&1
+expect_rc 0 $? "window phase kept across a move"
+expect_grep "invariant checker: 0 violation" "$tmp/out" "window phase: checker"
+expect_grep "placed after 2 moves" "$tmp/out" "window phase: the plan still moves"
+
 echo "cli_churn: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
