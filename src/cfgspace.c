@@ -261,7 +261,8 @@ bool vm_window(const struct vm_fn *f, int slot, uint64_t *base,
     return b <= l;
 }
 
-static void window_init(struct vm_fn *f, const struct bs_node *n)
+static void window_init(struct vm_fn *f, const struct bs_node *n,
+                        bool qemu_switch_reset)
 {
     bool pref64 = !(n->flags & BS_NF_PREF32);
     const struct bs_res *io = &n->res[BS_SLOT_WIN_IO];
@@ -269,10 +270,10 @@ static void window_init(struct vm_fn *f, const struct bs_node *n)
     const struct bs_res *pf = &n->res[BS_SLOT_WIN_PREF];
     /* Unprogrammed windows read closed (base above limit), as QEMU's
      * pcie-root-port resets them; QEMU's x3130/xio3130 switch ports reset
-     * them to all zeros instead, and the replayer compares read for read,
-     * so those models keep QEMU's zeros. */
-    bool zeros = !strcmp(n->model, "switch-upstream") ||
-                 !strcmp(n->model, "switch-downstream");
+     * them to all zeros instead (open at 0), which the replayer asks for. */
+    bool zeros = qemu_switch_reset &&
+                 (!strcmp(n->model, "switch-upstream") ||
+                  !strcmp(n->model, "switch-downstream"));
     uint64_t b = zeros ? 0 : 0xf000, l = 0;
     if (io->size && (io->flags & BS_RF_ASSIGNED) && io->addr <= 0xffff)
         b = io->addr, l = bs_last(io->addr, io->size);
@@ -519,7 +520,7 @@ static int fn_init(bs_vm *vm, int node, bs_error *err)
         cmd = (uint16_t)(vm->o.initial_command & BS_CMD_WMASK);
     if (f->bridge) {
         put16(f, 0x3e, 0, 0x007f);   /* bridge control */
-        window_init(f, n);
+        window_init(f, n, vm->o.qemu_switch_reset);
         /* A bridge forwards what firmware assigned it; a window that only
          * reads open because of its reset value (switch ports) does not
          * turn decode on. */
@@ -533,6 +534,9 @@ static int fn_init(bs_vm *vm, int node, bs_error *err)
             (vm_window(f, BS_SLOT_WIN_MEM, &b, &l) ||
              vm_window(f, BS_SLOT_WIN_PREF, &b, &l)))
             cmd |= BS_CMD_MEM;
+        /* The tree says what the registers say, open-at-0 resets included. */
+        if (vm->o.qemu_switch_reset)
+            sync_windows(vm, node);
     }
     put16(f, CFG_COMMAND, cmd, BS_CMD_WMASK);
     f->had_off = false;
@@ -621,7 +625,7 @@ int bs_vm_reload(bs_vm *vm)
         }
         if (f->bridge) {
             uint8_t keep[4] = {f->cfg[0x18], f->cfg[0x19], f->cfg[0x1a], 0};
-            window_init(f, n);
+            window_init(f, n, vm->o.qemu_switch_reset);
             f->cfg[0x18] = keep[0];
             f->cfg[0x19] = keep[1];
             f->cfg[0x1a] = keep[2];

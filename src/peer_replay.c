@@ -98,6 +98,7 @@ int bs_peer_replay(bs_topo *t, const bs_qtrace *q, int policy,
         o.unmap = on_unmap;
         o.ctx = &ctx;
         o.bridge_windows = 0; /* QEMU's add/del are per BAR */
+        o.qemu_switch_reset = 1; /* reads compare with QEMU's reset values */
         rc = bs_vm_new(t, &o, &vm, err);
     }
     int cnt = rc == BS_OK ? bs_qtrace_count(q) : 0;

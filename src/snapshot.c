@@ -252,7 +252,8 @@ static void w_vm(struct wr *w, const bs_vm *vm)
 {
     const bs_vm_opts *o = &vm->o;
     w_u8(w, (unsigned)o->policy);
-    w_u8(w, o->bridge_windows ? 1 : 0);
+    /* bit 0: bridge_windows, bit 1: qemu_switch_reset */
+    w_u8(w, (o->bridge_windows ? 1u : 0u) | (o->qemu_switch_reset ? 2u : 0u));
     w_u8(w, o->lock_bars_while_decoding ? 1 : 0);
     w_u16(w, o->initial_command & 0xffff);
     w_f64(w, o->cost.fixed);
@@ -1018,12 +1019,13 @@ static int r_vm(struct rd *r, bs_topo *t, bs_vm **out)
     r_stats(r, &tot);
     if (r->rc)
         return r->rc;
-    if (pol > BS_HOST_DEFERRED || bw > 1 || lock > 1)
+    if (pol > BS_HOST_DEFERRED || bw > 3 || lock > 1)
         return rfail(r, BS_EPARSE, at,
-                     "expected policy 0..1 and flags 0..1, got %u/%u/%u", pol,
-                     bw, lock);
+                     "expected policy 0..1, window flags 0..3 and lock 0..1, "
+                     "got %u/%u/%u", pol, bw, lock);
     o.policy = (int)pol;
-    o.bridge_windows = (int)bw;
+    o.bridge_windows = (int)(bw & 1);
+    o.qemu_switch_reset = (int)(bw >> 1);
     o.lock_bars_while_decoding = (int)lock;
     size_t nat = r->off;
     uint32_t n = r_u32(r, "function count");

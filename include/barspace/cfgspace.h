@@ -108,6 +108,12 @@ typedef struct bs_vm_opts {
      * BS_CMD_MEM when firmware or the host left decode on); bridges start
      * with IO|MEM when they have windows.  Default 0. */
     unsigned initial_command;
+    /* 1: bridge windows nobody assigned read as QEMU's x3130/xio3130
+     * switch ports reset them, all zeros, i.e. open at 0 (the topology is
+     * updated to say so); 0 (default): closed, as pcie-root-port and
+     * firmware-visible hardware leave them.  The QEMU-trace replayer sets
+     * it so that reads compare exactly. */
+    int qemu_switch_reset;
 } bs_vm_opts;
 
 void bs_vm_opts_init(bs_vm_opts *o);
