@@ -125,50 +125,9 @@ static void shape(struct pk *P, int b, struct item *scratch)
 static int windows_for(struct pk *P, int b, uint32_t f, bs_space **s,
                        int *win, uint64_t *lo, uint64_t *hi)
 {
-    bs_topo *t = P->t;
-    int n = 0;
-    bool io = f & BS_RF_IO;
-    if (b == 0) {
-        /* 64-bit items: windows above 4 GiB first. */
-        for (int pass = 0; pass < 2; pass++) {
-            for (int i = 0; i < t->nwin; i++) {
-                const struct bs_rootwin *w = &t->win[i];
-                if (!!(w->flags & BS_RF_IO) != io)
-                    continue;
-                if ((w->flags & BS_RF_PREF) && !(f & BS_RF_PREF))
-                    continue;
-                bool high = bs_last(w->base, w->size) >= BS_4G;
-                if (!io && (f & BS_RF_MEM64) && high != (pass == 0))
-                    continue;
-                if ((io || !(f & BS_RF_MEM64)) && pass == 1)
-                    continue;
-                if (!io && !(f & BS_RF_MEM64) && w->base >= BS_4G)
-                    continue;
-                s[n] = P->sp.root[i];
-                win[n] = i;
-                lo[n] = w->base;
-                hi[n] = (io || (f & BS_RF_MEM64)) ? bs_last(w->base, w->size)
-                                                  : BS_4G - 1;
-                n++;
-            }
-        }
-        return n;
-    }
-    int first = bs_bridge_slot_for(&t->nodes[b], f);
-    int order[2] = {first, BS_SLOT_WIN_MEM};
-    int cnt = (first == BS_SLOT_WIN_PREF) ? 2 : 1;
-    for (int j = 0; j < cnt; j++) {
-        const struct bs_res *w = &t->nodes[b].res[order[j]];
-        if (!(w->flags & BS_RF_ASSIGNED) || !w->size)
-            continue;
-        s[n] = bs_spaces_get(&P->sp, b, order[j]);
-        win[n] = order[j];
-        lo[n] = w->addr;
-        hi[n] = bs_last(w->addr, w->size);
-        if (!(f & BS_RF_MEM64) && !io && hi[n] >= BS_4G)
-            hi[n] = BS_4G - 1;
-        n++;
-    }
+    int n = bs_bus_candidates(P->t, b, f, win, lo, hi, BS_MAX_ROOT_WINDOWS * 2);
+    for (int i = 0; i < n; i++)
+        s[i] = b == 0 ? P->sp.root[win[i]] : bs_spaces_get(&P->sp, b, win[i]);
     return n;
 }
 

@@ -98,6 +98,13 @@ uint32_t bs_window_flags(const bs_topo *t, int node, int win);
  * (a file with at=, an importer). */
 void bs_topo_locate(bs_topo *t);
 
+/* Where a resource with flags f may be placed on bus b, in preference
+ * order: root windows (64-bit resources above 4 GiB first) or bridge b's
+ * windows (prefetchable falling back to memory).  Writes the window (root
+ * index or bridge slot) and the [lo, hi] address limits; returns how many. */
+int bs_bus_candidates(const bs_topo *t, int b, uint32_t f, int *win,
+                      uint64_t *lo, uint64_t *hi, int cap);
+
 /* Append a failure record and return it (NULL only on ENOMEM, when the last
  * record's reason says that more failures were lost). */
 bs_failure *bs_failure_add(bs_topo *t, int node, int slot, int win_node,

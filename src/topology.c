@@ -433,3 +433,53 @@ void bs_topo_locate(bs_topo *t)
         }
     }
 }
+
+int bs_bus_candidates(const bs_topo *t, int b, uint32_t f, int *win,
+                      uint64_t *lo, uint64_t *hi, int cap)
+{
+    int n = 0;
+    bool io = f & BS_RF_IO;
+    if (b == 0) {
+        /* 64-bit items: windows above 4 GiB first; 32-bit items only the
+         * part of a window below 4 GiB. */
+        for (int pass = 0; pass < 2; pass++) {
+            for (int i = 0; i < t->nwin && n < cap; i++) {
+                const struct bs_rootwin *w = &t->win[i];
+                if (!!(w->flags & BS_RF_IO) != io)
+                    continue;
+                if ((w->flags & BS_RF_PREF) && !(f & BS_RF_PREF))
+                    continue;
+                bool high = bs_last(w->base, w->size) >= BS_4G;
+                if (!io && (f & BS_RF_MEM64) && high != (pass == 0))
+                    continue;
+                if ((io || !(f & BS_RF_MEM64)) && pass == 1)
+                    continue;
+                if (!io && !(f & BS_RF_MEM64) && w->base >= BS_4G)
+                    continue;
+                win[n] = i;
+                lo[n] = w->base;
+                hi[n] = (io || (f & BS_RF_MEM64)) ? bs_last(w->base, w->size)
+                                                  : BS_4G - 1;
+                n++;
+            }
+        }
+        return n;
+    }
+    /* Below a bridge: its window of the matching kind, then (for
+     * prefetchable resources) its memory window. */
+    int first = bs_bridge_slot_for(&t->nodes[b], f);
+    int order[2] = {first, BS_SLOT_WIN_MEM};
+    int cnt = (first == BS_SLOT_WIN_PREF) ? 2 : 1;
+    for (int j = 0; j < cnt && n < cap; j++) {
+        const struct bs_res *w = &t->nodes[b].res[order[j]];
+        if (!(w->flags & BS_RF_ASSIGNED) || !w->size)
+            continue;
+        win[n] = order[j];
+        lo[n] = w->addr;
+        hi[n] = bs_last(w->addr, w->size);
+        if (!(f & BS_RF_MEM64) && !io && hi[n] >= BS_4G)
+            hi[n] = BS_4G - 1;
+        n++;
+    }
+    return n;
+}
