@@ -547,48 +547,11 @@ int bs_import_add_path(bs_import *im, const char *path, int format,
         bs_import_free(s);
         return rc;
     }
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        bs_seterr(err, BS_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
-        return BS_EIO;
-    }
-    size_t cap = 65536, n = 0;
-    char *buf = malloc(cap);
-    if (!buf) {
-        fclose(f);
-        return BS_ENOMEM;
-    }
-    for (;;) {
-        if (n == cap) {
-            if (cap >= IMP_MAX_FILE) {
-                free(buf);
-                fclose(f);
-                bs_seterr(err, BS_ELIMIT, path, 0, 0,
-                          "larger than %u MiB", IMP_MAX_FILE >> 20);
-                return BS_ELIMIT;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return BS_ENOMEM;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0)
-            break;
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        bs_seterr(err, BS_EIO, path, 0, 0, "read error");
-        return BS_EIO;
-    }
-    int rc;
+    char *buf;
+    size_t n;
+    int rc = bs_read_file(path, IMP_MAX_FILE, &buf, &n, err);
+    if (rc != BS_OK)
+        return rc;
     /* A lone sysfs resource file: its directory names the function. */
     const char *base = strrchr(path, '/');
     unsigned d, b, v, fn;

@@ -105,6 +105,11 @@ void bs_topo_locate(bs_topo *t);
 int bs_bus_candidates(const bs_topo *t, int b, uint32_t f, int *win,
                       uint64_t *lo, uint64_t *hi, int cap);
 
+/* Read a whole file (readfile.c): BS_EIO / BS_ELIMIT (larger than `max`
+ * bytes) / BS_ENOMEM with the file named in err; *out is the caller's. */
+int bs_read_file(const char *path, size_t max, char **out, size_t *len,
+                 bs_error *err);
+
 /* Append a failure record and return it (NULL only on ENOMEM, when the last
  * record's reason says that more failures were lost). */
 bs_failure *bs_failure_add(bs_topo *t, int node, int slot, int win_node,

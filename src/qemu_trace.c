@@ -19,43 +19,8 @@
 static int read_whole(const char *path, char **text, size_t *len,
                       bs_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        bs_seterr(err, BS_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
-        return BS_EIO;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    if (!buf) {
-        fclose(f);
-        return BS_ENOMEM;
-    }
-    for (;;) {
-        if (n == cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return BS_ENOMEM;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        bs_seterr(err, BS_EIO, path, 0, 0, "read error");
-        return BS_EIO;
-    }
-    *text = buf;
-    *len = n;
-    return BS_OK;
+    /* Traces of a long boot run to tens of MiB; a gigabyte is not one. */
+    return bs_read_file(path, (size_t)1 << 30, text, len, err);
 }
 
 /* Next line of [p, end): sets l and ll (without '\n'), returns the rest. */

@@ -1135,43 +1135,9 @@ int bs_topo_load(const char *path, bs_topo **out, bs_error *err)
     if (!path || !out)
         return BS_EINVAL;
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        bs_seterr(err, BS_EIO, path, 0, 0, "cannot open: %s", strerror(errno));
-        return BS_EIO;
-    }
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    int rc = buf ? BS_OK : BS_ENOMEM;
-    while (!rc) {
-        if (len == cap) {
-            if (cap > (size_t)INT_MAX) {
-                rc = BS_ELIMIT;
-                bs_seterr(err, rc, path, 0, 0, "file larger than 2 GiB");
-                break;
-            }
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                rc = BS_ENOMEM;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) {
-            if (ferror(f)) {
-                rc = BS_EIO;
-                bs_seterr(err, rc, path, 0, 0, "cannot read: %s",
-                          strerror(errno));
-            }
-            break;
-        }
-    }
-    fclose(f);
-    if (rc == BS_ENOMEM)
-        bs_seterr(err, rc, path, 0, 0, "out of memory reading the file");
+    char *buf;
+    size_t len;
+    int rc = bs_read_file(path, (size_t)INT_MAX + 1, &buf, &len, err);
     if (!rc)
         rc = bs_topo_parse(buf, len, path, out, err);
     free(buf);
