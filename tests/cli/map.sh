@@ -65,16 +65,15 @@ assert len([w for w in m[\"windows\"] if w[\"parent\"] is None]) == 3
 ' '$tmp/m.json'" "JSON extents tile every window"
 
 # The same picture whether the policy runs now or the file carries its
-# addresses (when the topology writer records them).
+# addresses (`assign -o` records them with at= and win-*=).
 "$B" assign $seed -o "$tmp/a.topo" >/dev/null
-if grep -q 'at=' "$tmp/a.topo"; then
-    "$B" map "$tmp/a.topo" --json >"$tmp/a.json"
-    check "python3 -c '
+check "grep -q 'at=' '$tmp/a.topo'" "assign -o records the addresses"
+"$B" map "$tmp/a.topo" --json >"$tmp/a.json"
+check "python3 -c '
 import json,sys
 a, b = (json.load(open(f)) for f in sys.argv[1:3])
 assert a[\"windows\"] == b[\"windows\"]
 ' '$tmp/a.json' '$tmp/m.json'" "map of an assigned file = map after assigning"
-fi
 
 # Failures: linux cannot place the VGA BAR of small-window; pack can.
 "$B" map examples/small-window.topo >"$tmp/f.txt"
