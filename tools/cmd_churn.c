@@ -239,6 +239,7 @@ int cmd_churn(int argc, char **argv)
     }
     if (json)
         printf("{\"schema\":\"barspace.churn/1\",\"policy\":\"%s\",\"events\":[", pol);
+    int json_events = 0;
     for (int i = 0; i < nev; i++) {
         bs_event ev;
         if (g)
@@ -300,7 +301,9 @@ int cmd_churn(int argc, char **argv)
         if (summary)
             continue;
         if (json) {
-            printf("%s{\"n\":%d,\"event\":", i ? "," : "", i + 1);
+            /* Separators by what was printed: a skipped event (an error in
+             * a generated run) must not leave a leading comma. */
+            printf("%s{\"n\":%d,\"event\":", json_events++ ? "," : "", i + 1);
             cli_json_str(stdout, line);
             printf(",\"outcome\":\"%s\",\"moves\":%d,\"bytes_moved\":%llu,"
                    "\"downtime_ns\":%llu,\"msg\":",
