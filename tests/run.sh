@@ -7,6 +7,13 @@ BARSPACE=$BUILD/barspace
 export BARSPACE BUILD
 pass=0
 fail=0
+# The CLI tests validate JSON with python3 (standard library only).  Debian
+# ships it nearly everywhere; a minimal image may not: install it as the
+# other package-needing targets do (as root, or in CI).
+if ! command -v python3 >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "tests: installing python3 (apt-get install -y python3)"
+    { apt-get install -y python3 || { apt-get update && apt-get install -y python3; }; } >/dev/null 2>&1
+fi
 tmp=$(mktemp)
 for t in "$BUILD"/tests/test_* tests/cli/*.sh; do
     [ -e "$t" ] || continue
