@@ -25,6 +25,11 @@ struct bs_ritem {
     uint64_t phase;
 };
 
+/* Placement order shared by hot-add placement and the planner (place.c):
+ * 32-bit-only items first, then descending alignment and size, then tree
+ * order for determinism. */
+int bs_ritem_cmp(const void *a, const void *b);
+
 struct bs_churn {
     bs_topo *t;
     bs_churn_opts o;

@@ -17,7 +17,7 @@
 
 #include <stdlib.h>
 
-static int cmp_items(const void *a, const void *b)
+int bs_ritem_cmp(const void *a, const void *b)
 {
     const struct bs_ritem *x = a, *y = b;
     /* 32-bit-only items first on buses where they share windows. */
@@ -106,7 +106,7 @@ void bs_unplace_items(bs_churn *c, int bus, const struct bs_ritem *it, int n)
 bool bs_place_items(bs_churn *c, int bus, struct bs_ritem *it, int n,
                     int policy)
 {
-    qsort(it, (size_t)n, sizeof *it, cmp_items);
+    qsort(it, (size_t)n, sizeof *it, bs_ritem_cmp);
     for (int i = 0; i < n; i++) {
         bs_space *s[BS_MAX_ROOT_WINDOWS * 2];
         int win[BS_MAX_ROOT_WINDOWS * 2];

@@ -205,22 +205,6 @@ static int ctx_init(struct pctx *P, bs_churn *c, int b, int subject,
     return BS_OK;
 }
 
-static int cmp_ritem(const void *a, const void *b)
-{
-    const struct bs_ritem *x = a, *y = b;
-    bool x32 = !(x->flags & (BS_RF_IO | BS_RF_MEM64));
-    bool y32 = !(y->flags & (BS_RF_IO | BS_RF_MEM64));
-    if (x32 != y32)
-        return x32 ? -1 : 1;
-    if (x->align != y->align)
-        return x->align > y->align ? -1 : 1;
-    if (x->size != y->size)
-        return x->size > y->size ? -1 : 1;
-    if (x->node != y->node)
-        return x->node - y->node;
-    return x->slot - y->slot;
-}
-
 struct block {
     int win;
     uint64_t addr, size;
@@ -270,7 +254,7 @@ static bool try_set(struct pctx *P, const int *M, int m, const struct block *blk
                     bs_slot_is_window(x->slot) ? x->addr & (x->align - 1) : 0};
             }
         }
-        qsort(P->work, (size_t)nw, sizeof *P->work, cmp_ritem);
+        qsort(P->work, (size_t)nw, sizeof *P->work, bs_ritem_cmp);
         for (; placed < nw; placed++) {
             struct bs_ritem *w = &P->work[placed];
             bs_space *s[BS_MAX_ROOT_WINDOWS * 2];
@@ -733,7 +717,7 @@ static int plan_grow(bs_churn *c, int bus, struct bs_ritem *it, int n,
     int parent = t->nodes[bus].parent;
     struct bs_ritem sorted[BS_NSLOTS];
     memcpy(sorted, it, sizeof *it * (size_t)n);
-    qsort(sorted, (size_t)n, sizeof *sorted, cmp_ritem);
+    qsort(sorted, (size_t)n, sizeof *sorted, bs_ritem_cmp);
     uint64_t nsize[3] = {0, 0, 0};
     int rc = BS_ENOSPC;
     /* Per window: where the items land in a window grown far enough. */
