@@ -117,3 +117,31 @@ void cli_json_str(FILE *f, const char *s)
     }
     fputc('"', f);
 }
+
+char *cli_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *b = malloc(cap);
+    while (b) {
+        if (n == cap) {
+            char *nb = realloc(b, cap * 2);
+            if (!nb) {
+                free(b);
+                b = NULL;
+                break;
+            }
+            b = nb;
+            cap *= 2;
+        }
+        size_t got = fread(b + n, 1, cap - n, f);
+        if (!got)
+            break;
+        n += got;
+    }
+    fclose(f);
+    *len = n;
+    return b;
+}

@@ -31,6 +31,9 @@ const char *cli_kind(unsigned flags, int slot);
 /* "root mem1", "rp3 pref": where a resource sits (node = its parent). */
 const char *cli_window_name(const bs_topo *t, int node, int win, char *buf,
                             size_t cap);
+/* A whole file into a malloc'd buffer (caller frees); NULL if it cannot be
+ * opened or memory runs out.  The caller names the file in its message. */
+char *cli_read_file(const char *path, size_t *len);
 /* JSON string escaping to stdout. */
 void cli_json_str(FILE *f, const char *s);
 

@@ -63,34 +63,6 @@ static const char *outcome_name(int o)
     return "?";
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *b = malloc(cap);
-    while (b) {
-        if (n == cap) {
-            char *nb = realloc(b, cap * 2);
-            if (!nb) {
-                free(b);
-                b = NULL;
-                break;
-            }
-            b = nb;
-            cap *= 2;
-        }
-        size_t r = fread(b + n, 1, cap - n, f);
-        if (!r)
-            break;
-        n += r;
-    }
-    fclose(f);
-    *len = n;
-    return b;
-}
-
 static const char *ns_str(uint64_t ns)
 {
     static char ring[4][32];
@@ -170,7 +142,7 @@ int cmd_churn(int argc, char **argv)
         if (!t)
             return EXIT_BADINPUT;
         size_t len;
-        char *text = slurp(trace, &len);
+        char *text = cli_read_file(trace, &len);
         if (!text) {
             fprintf(stderr, "barspace: %s: cannot read\n", trace);
             bs_topo_free(t);

@@ -41,34 +41,6 @@ static const char usage_text[] =
     "  $ barspace format --check my.topo || echo 'not canonical'\n";
 
 /* The file as bytes, for --check's comparison. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0;
-    char *b = malloc(cap);
-    while (b) {
-        if (n == cap) {
-            char *nb = realloc(b, cap * 2);
-            if (!nb) {
-                free(b);
-                b = NULL;
-                break;
-            }
-            b = nb;
-            cap *= 2;
-        }
-        size_t got = fread(b + n, 1, cap - n, f);
-        n += got;
-        if (!got)
-            break;
-    }
-    fclose(f);
-    *len = n;
-    return b;
-}
-
 int cmd_format(int argc, char **argv)
 {
     const char *file = NULL;
@@ -108,7 +80,7 @@ int cmd_format(int argc, char **argv)
     bool canonical = true;
     if (check || json) {
         size_t len = 0;
-        char *orig = slurp(file, &len);
+        char *orig = cli_read_file(file, &len);
         canonical = orig && len == need && !memcmp(orig, text, need);
         free(orig);
     }
