@@ -2,13 +2,19 @@
 # Build and run the libFuzzer targets (fuzz/fuzz_*.c) with clang,
 # -fsanitize=fuzzer,address,undefined, in build-fuzz/.
 #
-#   sh fuzz/run.sh [-s SECONDS] [-b BUDGET] [TARGET...]
+#   sh fuzz/run.sh [-s SECONDS] [-b BUDGET] [-r RUNS] [-S SEED] [TARGET...]
 #
 #   -s SECONDS  run each target this long (default 600)
 #   -b BUDGET   cap the total: each target gets min(SECONDS, BUDGET/targets)
 #               seconds, so that `make check` stays bounded as targets are
 #               added (default: no cap)
+#   -r RUNS     stop a target after RUNS inputs, even before its time
+#   -S SEED     libFuzzer's random seed (default: a new one per run)
 #   TARGET      fuzz_topo, topo, ... (default: every fuzz/fuzz_*.c)
+#
+# make check runs a fixed seed and a run cap: a target then tries the same
+# inputs on every machine up to where its time runs out, so a CI finding
+# is reproducible here with the same seed and cannot come and go at random.
 #
 # A target declares the library symbols it exercises on a line
 #   fuzz-needs: SYMBOL ...
@@ -22,11 +28,15 @@ set -u
 B=${FUZZ_BUILD:-build-fuzz}
 secs=600
 budget=0
+runs_cap=0
+seed=0
 while [ $# -gt 0 ]; do
     case "$1" in
     -s) secs=$2; shift 2 ;;
     -b) budget=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -r) runs_cap=$2; shift 2 ;;
+    -S) seed=$2; shift 2 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) break ;;
     esac
 done
@@ -112,7 +122,10 @@ for src in $runnable; do
     log="$B/fuzz/$name.log"
     # -malloc_limit_mb: a parser that allocates far beyond its input size on
     # hostile input is a finding, not a slow run.
-    "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=1536 \
+    extra=
+    [ "$runs_cap" -gt 0 ] && extra="-runs=$runs_cap"
+    [ "$seed" -gt 0 ] && extra="$extra -seed=$seed"
+    "$bin" -max_total_time="$secs" $extra -timeout=10 -rss_limit_mb=1536 \
         -malloc_limit_mb=512 -max_len="${maxlen:-8192}" -print_final_stats=1 \
         -artifact_prefix="$B/crashes/$short-" $dict \
         "$B/corpus/$short" "fuzz/corpus/$short" >"$log" 2>&1
@@ -121,7 +134,7 @@ for src in $runnable; do
     eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
     cov=$(grep -E '^#[0-9]+' "$log" | tail -n 1 | sed -n 's/.* cov: \([0-9]*\).* ft: \([0-9]*\).* corp: \([0-9]*\).*/cov \1, ft \2, corpus \3/p')
     if [ "$rc" -eq 0 ]; then
-        echo "$name: ${secs}s, ${runs:-?} runs, ${eps:-?} exec/s, ${cov:-no stats}: ok"
+        echo "$name: ${secs}s$([ "$seed" -gt 0 ] && echo " seed $seed"), ${runs:-?} runs, ${eps:-?} exec/s, ${cov:-no stats}: ok"
         pass=$((pass + 1))
     else
         grep -E 'ERROR|SUMMARY|runtime error|Test unit written|fuzz check failed' "$log" | head -n 12

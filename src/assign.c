@@ -5,6 +5,7 @@
  */
 #include "assign.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,41 @@ int bs_assign(bs_topo *t, const bs_assign_opts *o, bs_error *err)
         bs_seterr(err, rc, NULL, 0, 0, "%d resource(s) could not be assigned",
                   t->nfail);
     return rc;
+}
+
+/* ---- firmware-fixed resources ---- */
+
+void bs_fixed_failed(bs_topo *t, int bus, int node, int slot)
+{
+    struct bs_res *r = &t->nodes[node].res[slot];
+    r->flags = (r->flags | BS_RF_FAILED) & ~(uint32_t)BS_RF_ASSIGNED;
+    uint64_t last = bs_last(r->fixed, r->size);
+    char at[24];
+    /* Only on failure: a linear search is fine.  Whatever holds the range
+     * first (in tree order) is what the claim ran into. */
+    for (int i = 1; i < t->nnodes; i++) {
+        for (int k = 0; k < BS_SLOT_WIN_IO; k++) {
+            const struct bs_res *o = &t->nodes[i].res[k];
+            if ((i == node && k == slot) || !o->size ||
+                (o->flags & (BS_RF_FIXED | BS_RF_ASSIGNED)) !=
+                    (BS_RF_FIXED | BS_RF_ASSIGNED) ||
+                ((o->flags ^ r->flags) & BS_RF_IO) || o->fixed > last ||
+                bs_last(o->fixed, o->size) < r->fixed)
+                continue;
+            bs_failure_add(t, node, slot, bus, BS_WIN_NONE, 0,
+                           "firmware-fixed range 0x%llx-0x%llx overlaps %s "
+                           "%s, also fixed%s",
+                           (unsigned long long)r->fixed,
+                           (unsigned long long)last, t->nodes[i].name,
+                           bs_slot_name(k),
+                           o->line ? (snprintf(at, sizeof at, " (line %d)",
+                                               o->line), at) : "");
+            return;
+        }
+    }
+    bs_failure_add(t, node, slot, bus, BS_WIN_NONE, 0,
+                   "firmware-fixed address 0x%llx is not free inside a "
+                   "window of its bus", (unsigned long long)r->fixed);
 }
 
 /* ---- per-window spaces ---- */

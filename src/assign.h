@@ -30,4 +30,10 @@ int bs_spaces_open(struct bs_spaces *sp, int node, int slot);
 bool bs_fixed_hull(const bs_topo *t, int node, int slot, uint64_t *lo,
                    uint64_t *hi);
 
+/* A firmware-fixed resource (node, slot) on `bus` could not be claimed:
+ * it keeps no address (so the state stays checker-valid) and the failure
+ * names the resource it collides with, or says it lies outside every
+ * window of its bus. */
+void bs_fixed_failed(bs_topo *t, int bus, int node, int slot);
+
 #endif

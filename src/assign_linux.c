@@ -47,6 +47,8 @@ struct lx {
 static int ctz64(uint64_t x)
 {
     int n = 0;
+    if (!x)
+        return 64;
     while (!(x & 1)) {
         x >>= 1;
         n++;
@@ -569,13 +571,8 @@ static void claim_fixed(struct lx *L, int bus)
                     r->win = c[w].win;
                 break;
             }
-            if (r->win == BS_WIN_NONE) {
-                r->flags |= BS_RF_FAILED;
-                bs_failure_add(t, n, k, bus, BS_WIN_NONE, 0,
-                               "firmware-fixed address 0x%llx is not free "
-                               "inside a window of its bus",
-                               (unsigned long long)r->fixed);
-            }
+            if (r->win == BS_WIN_NONE)
+                bs_fixed_failed(t, bus, n, k);
         }
     }
 }

@@ -184,11 +184,7 @@ static bool claim_fixed(struct pk *P, int b)
                     r->win = win[i];
             if (r->win == BS_WIN_NONE) {
                 ok = false;
-                r->flags |= BS_RF_FAILED;
-                bs_failure_add(t, c, k, b, BS_WIN_NONE, 0,
-                               "firmware-fixed address 0x%llx is not free "
-                               "inside a window of its bus",
-                               (unsigned long long)r->fixed);
+                bs_fixed_failed(t, b, c, k);
             }
         }
     }

@@ -564,13 +564,29 @@ static int check_res(struct rd *r, const bs_topo *t, int id, int s, size_t at)
         return rfail(r, BS_EPARSE, at, "%s %s: I/O with memory flags", nm, sn);
     if (!x->size) {
         /* An empty slot may keep its placement bookkeeping cleared only. */
-        if ((x->flags & (BS_RF_ASSIGNED | BS_RF_FIXED)) ||
+        if ((x->flags & (BS_RF_ASSIGNED | BS_RF_FIXED | BS_RF_REDUCED)) ||
             ((x->flags & BS_RF_MEM64) && !win))
             return rfail(r, BS_EPARSE, at,
                          "%s %s: expected a size for a slot flagged "
-                         "assigned, fixed or 64-bit", nm, sn);
+                         "assigned, fixed, reduced or 64-bit", nm, sn);
+        /* Unassigning restores a BAR to its requested size, so an empty
+         * BAR that requests one would come back as a BAR no one sized. */
+        if (!win && x->want)
+            return rfail(r, BS_EPARSE, at,
+                         "%s %s: an empty BAR requests 0x%llx bytes", nm, sn,
+                         (unsigned long long)x->want);
         return BS_OK;
     }
+    if (!win && ((x->flags & BS_RF_REDUCED)
+                     ? x->want <= x->size || (!vf && !bs_is_pow2(x->want))
+                     : x->want && x->want != x->size))
+        return rfail(r, BS_EPARSE, at,
+                     "%s %s: requested size 0x%llx does not fit size 0x%llx%s",
+                     nm, sn, (unsigned long long)x->want,
+                     (unsigned long long)x->size,
+                     (x->flags & BS_RF_REDUCED)
+                         ? " (a reduced BAR requests a larger power of two)"
+                         : " (only a reduced BAR requests another size)");
     if (win ? (x->align && !bs_is_pow2(x->align)) : !bs_is_pow2(x->align))
         return rfail(r, BS_EPARSE, at,
                      "%s %s: expected a power-of-two alignment, got 0x%llx",

@@ -312,8 +312,14 @@ void bs_topo_unassign(bs_topo *t)
             struct bs_res *r = &t->nodes[i].res[s];
             if (r->flags & BS_RF_UPPER)
                 continue;
-            if (r->want && r->want != r->size && !bs_slot_is_window(s))
+            if (r->want && r->want != r->size && !bs_slot_is_window(s)) {
+                /* A BAR is aligned to its size; VF regions keep their
+                 * per-VF alignment. */
+                if (s < BS_SLOT_VF0 && bs_is_pow2(r->want) &&
+                    r->align < r->want)
+                    r->align = r->want;
                 r->size = r->want;
+            }
             r->flags &= ~(uint32_t)(BS_RF_ASSIGNED | BS_RF_FAILED |
                                     BS_RF_REDUCED);
             if (r->flags & BS_RF_FIXED) {

@@ -737,6 +737,45 @@ static void test_refusals(void)
     free(bb);
     bs_topo_free(bad);
 
+    /* Requested sizes: unassigning restores a BAR to the size it requests,
+     * so an empty BAR may request none and only a reduced one may request
+     * another size (a fuzzing finding: an empty BAR requesting 16 MiB came
+     * back with alignment 0). */
+    {
+        struct { int slot; uint64_t size, want; uint32_t set; const char *msg; }
+        cases[] = {
+            {2, 0, 16 << 20, 0, "an empty BAR requests 0x1000000 bytes"},
+            {2, 0, 0, 0x0, NULL},
+            {0, ~0ull, 4 << 20, 0, "only a reduced BAR requests another size"},
+            {0, ~0ull, 8 << 10, BS_RF_REDUCED, "a reduced BAR requests a larger"},
+            {0, ~0ull, 1 << 20, BS_RF_REDUCED, NULL},
+            {0, ~0ull, 3 << 20, BS_RF_REDUCED, "a reduced BAR requests a larger"},
+        };
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+            bs_topo *w = bs_topo_clone(t);
+            struct bs_res *r = &w->nodes[bs_topo_find(w, "nvme0")].res[cases[i].slot];
+            if (cases[i].size != ~0ull)
+                r->size = cases[i].size;
+            r->want = cases[i].want;
+            r->flags |= cases[i].set;
+            st.topo = w;
+            size_t wl;
+            unsigned char *wb = save(&st, &wl);
+            if (cases[i].msg) {
+                restore_expect_fail(wb, wl, 0, cases[i].msg);
+            } else {
+                bs_state ok = {0};
+                bs_error oe = {0};
+                CHECK_EQ(bs_snapshot_restore(wb, wl, 0, &ok, &oe), BS_OK);
+                if (oe.msg[0])
+                    fprintf(stderr, "case %zu: %s\n", i, oe.msg);
+                bs_state_free(&ok);
+            }
+            free(wb);
+            bs_topo_free(w);
+        }
+    }
+
     /* Save refuses an incomplete pending plan. */
     bs_pending_plan pp = {t, NULL, NULL, 0, 0};
     st.topo = t;

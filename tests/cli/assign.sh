@@ -47,6 +47,25 @@ expect_grep "window root mem" "$T/out" "small-window failure names its window"
 "$B" assign examples/small-window.topo --policy pack >"$T/out"
 expect_rc $? 0 "small-window pack"
 
+# Two firmware-fixed BARs on the same range: neither policy may leave both
+# decoding; the second fails naming the first and its line, the result is
+# checker-valid (no "internal error"), exit 1.
+cat >"$T/fixed2.topo" <<'X'
+window mem 0x80000000-0xafffffff
+device a {
+    bar 0 mem32 64K fixed=0x80000000
+}
+device b {
+    bar 0 mem32 16K fixed=0x8000c000
+}
+X
+for p in linux pack; do
+    "$B" assign "$T/fixed2.topo" --policy $p -o "$T/f2.topo" >"$T/out" 2>"$T/err"
+    expect_rc $? 1 "overlapping fixed BARs, $p"
+    expect_grep "b BAR0: 16K.*0x8000c000-0x8000ffff overlaps a BAR0, also fixed (line 3)" "$T/out" "overlapping fixed, $p"
+    if [ -s "$T/err" ]; then bad "overlapping fixed $p: stderr: $(head -c 200 "$T/err")"; else ok; fi
+done
+
 # pack names the shortfall when nothing fits.
 cat >"$T/short.topo" <<'X'
 window mem 0xc0000000-0xc7ffffff
