@@ -568,7 +568,7 @@ int bs_vm_new(bs_topo *t, const bs_vm_opts *o, bs_vm **out, bs_error *err)
         free(vm);
         return BS_ENOMEM;
     }
-    int rc = BS_OK;
+    int rc = vm_index_init(vm);
     for (int i = 1; i < vm->n && !rc; i++)
         rc = fn_init(vm, i, err);
     if (!rc)
@@ -587,6 +587,7 @@ void bs_vm_free(bs_vm *vm)
 {
     if (!vm)
         return;
+    vm_index_free(vm);
     free(vm->f);
     free(vm);
 }

@@ -415,12 +415,17 @@ int bs_plan_apply(const bs_plan *p, bs_topo *t)
              * their per-VF alignment. */
             if (it->slot < BS_SLOT_VF0 && bs_is_pow2(it->new_size))
                 r->align = it->new_size;
+            /* Below what it requests, the BAR is reduced; at or above it
+             * (a grown VF region, a BAR restored to full size), what it
+             * now has is what it requests. */
             if (!r->want)
                 r->want = it->new_size;
-            if (r->size < r->want)
+            if (r->size < r->want) {
                 r->flags |= BS_RF_REDUCED;
-            else
+            } else {
                 r->flags &= ~(uint32_t)BS_RF_REDUCED;
+                r->want = r->size;
+            }
         } else {
             r->want = r->size;
         }

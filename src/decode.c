@@ -137,9 +137,160 @@ static void add_stats(bs_vm *vm, int node, bool map, uint64_t size,
 }
 
 /* drop: the mapping goes because decode went away (not a move). */
+/* ------------------------------------------------------ mapping index */
+
+static struct vm_map *M(const bs_vm *vm, int32_t id)
+{
+    return &vm->f[id / VM_NBAR].m[id % VM_NBAR];
+}
+
+/* Treap priority: a fixed hash of the id, so that runs are reproducible
+ * and the expected depth is O(log n) whatever order BARs are mapped in. */
+static uint32_t prio(int32_t id)
+{
+    uint64_t x = (uint64_t)(uint32_t)id * UINT64_C(0x9e3779b97f4a7c15);
+    return (uint32_t)(x >> 32);
+}
+
+/* Split tree t into keys < key (*l) and keys >= key (*r). */
+static void tsplit(bs_vm *vm, int32_t t, uint64_t key, int32_t *l, int32_t *r)
+{
+    if (t < 0) {
+        *l = *r = -1;
+        return;
+    }
+    struct vm_map *m = M(vm, t);
+    if (m->gpa < key) {
+        tsplit(vm, m->tr, key, &m->tr, r);
+        *l = t;
+    } else {
+        tsplit(vm, m->tl, key, l, &m->tl);
+        *r = t;
+    }
+}
+
+static int32_t tmerge(bs_vm *vm, int32_t a, int32_t b)
+{
+    if (a < 0)
+        return b;
+    if (b < 0)
+        return a;
+    if (prio(a) > prio(b)) {
+        M(vm, a)->tr = tmerge(vm, M(vm, a)->tr, b);
+        return a;
+    }
+    M(vm, b)->tl = tmerge(vm, a, M(vm, b)->tl);
+    return b;
+}
+
+static void tinsert(bs_vm *vm, int32_t id)
+{
+    struct vm_map *m = M(vm, id);
+    int32_t l, r;
+    m->tl = m->tr = -1;
+    tsplit(vm, vm->troot, m->gpa, &l, &r);
+    vm->troot = tmerge(vm, tmerge(vm, l, id), r);
+}
+
+static void tremove(bs_vm *vm, int32_t id)
+{
+    uint64_t key = M(vm, id)->gpa;
+    int32_t *link = &vm->troot;
+    /* Keys are unique while mappings do not overlap; the id check keeps
+     * the walk right even if a restored state broke that. */
+    while (*link >= 0 && *link != id)
+        link = key < M(vm, *link)->gpa ? &M(vm, *link)->tl : &M(vm, *link)->tr;
+    if (*link == id)
+        *link = tmerge(vm, M(vm, id)->tl, M(vm, id)->tr);
+}
+
+/* Ids of the mapped ranges overlapping [g, last], in address order. */
+static void tquery(const bs_vm *vm, int32_t t, uint64_t g, uint64_t last,
+                   int32_t *out, int *n)
+{
+    while (t >= 0) {
+        const struct vm_map *m = M(vm, t);
+        if (m->gpa > last) {
+            t = m->tl;
+            continue;
+        }
+        /* Disjoint ranges: everything left of m ends before m->gpa. */
+        if (m->gpa > g)
+            tquery(vm, m->tl, g, last, out, n);
+        if (bs_last(m->gpa, m->size) >= g)
+            out[(*n)++] = t;
+        t = m->tr;
+    }
+}
+
+static void set_held(bs_vm *vm, int node, int i, bool held)
+{
+    struct vm_map *m = &vm->f[node].m[i];
+    if (m->held == held)
+        return;
+    m->held = held;
+    if (held) {
+        m->heldpos = vm->nheld;
+        vm->held[vm->nheld++] = node * VM_NBAR + i;
+    } else {
+        int32_t last = vm->held[--vm->nheld];
+        vm->held[m->heldpos] = last;
+        M(vm, last)->heldpos = m->heldpos;
+        m->heldpos = -1;
+    }
+}
+
+int vm_index_init(bs_vm *vm)
+{
+    size_t ids = (size_t)vm->n * VM_NBAR;
+    vm->troot = -1;
+    vm->nheld = 0;
+    vm->held = malloc(sizeof *vm->held * ids);
+    vm->scratch = malloc(sizeof *vm->scratch * ids);
+    vm->retry = malloc(sizeof *vm->retry * ids);
+    if (!vm->held || !vm->scratch || !vm->retry)
+        return BS_ENOMEM;
+    for (int n = 0; n < vm->n; n++)
+        for (int i = 0; i < VM_NBAR; i++) {
+            struct vm_map *m = &vm->f[n].m[i];
+            m->tl = m->tr = m->heldpos = -1;
+        }
+    return BS_OK;
+}
+
+void vm_index_free(bs_vm *vm)
+{
+    free(vm->held);
+    free(vm->scratch);
+    free(vm->retry);
+    vm->held = vm->scratch = vm->retry = NULL;
+}
+
+void vm_index_rebuild(bs_vm *vm)
+{
+    vm->troot = -1;
+    vm->nheld = 0;
+    vm->unmap_gen = vm->retry_gen + 1; /* retry what was held, once */
+    for (int n = 1; n < vm->n; n++)
+        for (int i = 0; i < VM_NBAR; i++) {
+            struct vm_map *m = &vm->f[n].m[i];
+            m->tl = m->tr = m->heldpos = -1;
+            if (m->mapped)
+                tinsert(vm, n * VM_NBAR + i);
+            if (m->held) {
+                m->held = false;
+                set_held(vm, n, i, true);
+            }
+        }
+}
+
+/* ------------------------------------------------------------- mappings */
+
 static void do_unmap(bs_vm *vm, int node, int i, bool drop)
 {
     struct vm_map *m = &vm->f[node].m[i];
+    tremove(vm, node * VM_NBAR + i);
+    vm->unmap_gen++;
     uint64_t pages;
     double c = bs_cost_of(&vm->o.cost, m->gpa, m->size, &pages, NULL);
     if (vm->o.unmap)
@@ -161,15 +312,17 @@ static void do_map(bs_vm *vm, int node, int i, uint64_t g, uint64_t s)
         vm->o.map(vm->o.ctx, g, s, node, i);
     add_stats(vm, node, true, s, pages, c, tog);
     m->mapped = true;
-    m->held = false;
+    set_held(vm, node, i, false);
     m->gpa = g;
     m->size = s;
     m->tog_valid = false;
+    tinsert(vm, node * VM_NBAR + i);
 }
 
-static bool overlaps(uint64_t a, uint64_t as, uint64_t b, uint64_t bs)
+static int cmp_id(const void *a, const void *b)
 {
-    return a <= bs_last(b, bs) && b <= bs_last(a, as);
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
 }
 
 /* A mapping the BAR no longer decodes at (deferred policy only). */
@@ -185,20 +338,24 @@ static bool is_kept(const bs_vm *vm, int node, int i)
 static void try_map(bs_vm *vm, int node, int i, uint64_t g, uint64_t s)
 {
     bool blocked = false;
-    for (int n = 1; n < vm->n; n++)
-        for (int j = 0; j < VM_NBAR; j++) {
-            struct vm_map *o = &vm->f[n].m[j];
-            if (!o->mapped || (n == node && j == i) ||
-                !overlaps(g, s, o->gpa, o->size))
-                continue;
-            if (vm->o.policy == BS_HOST_DEFERRED && is_kept(vm, n, j))
-                do_unmap(vm, n, j, true);
-            else
-                blocked = true;
-        }
-    struct vm_map *m = &vm->f[node].m[i];
+    int k = 0;
+    int32_t self = node * VM_NBAR + i;
+    tquery(vm, vm->troot, g, bs_last(g, s), vm->scratch, &k);
+    /* In id order, as a scan of every function would meet them: which
+     * kept mapping goes first decides the unmap calls the VMM sees. */
+    qsort(vm->scratch, (size_t)k, sizeof *vm->scratch, cmp_id);
+    for (int x = 0; x < k; x++) {
+        int32_t id = vm->scratch[x];
+        int n = id / VM_NBAR, j = id % VM_NBAR;
+        if (id == self)
+            continue;
+        if (vm->o.policy == BS_HOST_DEFERRED && is_kept(vm, n, j))
+            do_unmap(vm, n, j, true);
+        else
+            blocked = true;
+    }
     if (blocked) {
-        m->held = true;
+        set_held(vm, node, i, true);
         return;
     }
     do_map(vm, node, i, g, s);
@@ -211,7 +368,7 @@ static void apply_bar(bs_vm *vm, int node, int i)
     int io = 0;
     bool d = vm_decoded(vm, node, i, &g, &s, &io) && !io;
     if (d && m->mapped && m->gpa == g && m->size == s) {
-        m->held = false;
+        set_held(vm, node, i, false);
         return;
     }
     if (vm->o.policy == BS_HOST_EAGER) {
@@ -219,23 +376,34 @@ static void apply_bar(bs_vm *vm, int node, int i)
             do_unmap(vm, node, i, !d);
     } else {
         if (!d) {
-            m->held = false;
+            set_held(vm, node, i, false);
             return; /* keep whatever is mapped */
         }
         if (m->mapped)
             do_unmap(vm, node, i, false);
     }
-    m->held = false;
+    set_held(vm, node, i, false);
     if (d)
         try_map(vm, node, i, g, s);
 }
 
+/* After unmaps, give every held BAR another chance, in id order (the
+ * order a scan of every function would take).  Retrying one never holds
+ * another, so a copy of the list made up front is the whole work; unmaps
+ * the retries cause are seen by the next call, as a single forward scan
+ * would leave them. */
 static void retry_held(bs_vm *vm)
 {
-    for (int n = 1; n < vm->n; n++)
-        for (int i = 0; i < VM_NBAR; i++)
-            if (vm->f[n].m[i].held)
-                apply_bar(vm, n, i);
+    int k = vm->nheld;
+    if (!k || vm->retry_gen == vm->unmap_gen)
+        return;
+    vm->retry_gen = vm->unmap_gen;
+    int32_t *ids = vm->retry;
+    memcpy(ids, vm->held, sizeof *ids * (size_t)k);
+    qsort(ids, (size_t)k, sizeof *ids, cmp_id);
+    for (int x = 0; x < k; x++)
+        if (M(vm, ids[x])->held)
+            apply_bar(vm, ids[x] / VM_NBAR, ids[x] % VM_NBAR);
 }
 
 static void reconcile_tree(bs_vm *vm, int node)
@@ -368,6 +536,25 @@ int bs_vm_decode_conflicts(const bs_vm *vm)
     return c;
 }
 
+/* In-order walk of the mapping index: every entry mapped, keys rising,
+ * depth bounded (a cycle or a corrupt link cannot loop). */
+static bool index_walk(const bs_vm *vm, int32_t t, int *cnt, uint64_t *prev,
+                       int depth)
+{
+    if (t < 0)
+        return true;
+    if (t >= vm->n * VM_NBAR || depth > 200 || *cnt > vm->n * VM_NBAR)
+        return false;
+    const struct vm_map *m = M(vm, t);
+    if (!index_walk(vm, m->tl, cnt, prev, depth + 1))
+        return false;
+    if (!m->mapped || (*cnt && m->gpa <= *prev))
+        return false;
+    *prev = m->gpa;
+    (*cnt)++;
+    return index_walk(vm, m->tr, cnt, prev, depth + 1);
+}
+
 #define PROBLEM(...)                                                       \
     do {                                                                   \
         if (!problems++ && msg && cap)                                     \
@@ -397,6 +584,31 @@ int bs_vm_check(const bs_vm *vm, char *msg, size_t cap)
         problems += ov - 1;
     }
     free(r);
+    /* The mapping index must hold exactly the mapped ranges, in address
+     * order, and the held list exactly the held BARs. */
+    bool index_ok = true;
+    if (!ov) {
+        int cnt = 0;
+        uint64_t prev = 0;
+        if (!index_walk(vm, vm->troot, &cnt, &prev, 0) || cnt != nm) {
+            PROBLEM("the mapping index does not list the %d mappings", nm);
+            index_ok = false;
+        }
+    } else {
+        index_ok = false;
+    }
+    int nheld = 0;
+    for (int n = 1; n < vm->n; n++)
+        for (int i = 0; i < VM_NBAR; i++) {
+            const struct vm_map *m = &vm->f[n].m[i];
+            if (m->held && (m->heldpos < 0 || m->heldpos >= vm->nheld ||
+                            vm->held[m->heldpos] != n * VM_NBAR + i))
+                PROBLEM("%s: held BAR %d missing from the held list",
+                        t->nodes[n].name, i);
+            nheld += m->held;
+        }
+    if (nheld != vm->nheld)
+        PROBLEM("held list of %d entries for %d held BARs", vm->nheld, nheld);
     uint64_t maps = 0, unmaps = 0;
     for (int n = 1; n < vm->n; n++) {
         const struct vm_fn *f = &vm->f[n];
@@ -415,15 +627,12 @@ int bs_vm_check(const bs_vm *vm, char *msg, size_t cap)
                         tn->name, bn);
             if (d && !at) {
                 bool blocked = false;
-                for (int n2 = 1; n2 < vm->n && !blocked; n2++)
-                    for (int j = 0; j < VM_NBAR; j++) {
-                        const struct vm_map *o = &vm->f[n2].m[j];
-                        if (o->mapped && !(n2 == n && j == i) &&
-                            overlaps(g, s, o->gpa, o->size)) {
-                            blocked = true;
-                            break;
-                        }
-                    }
+                if (index_ok) {
+                    int k = 0;
+                    tquery(vm, vm->troot, g, bs_last(g, s), vm->scratch, &k);
+                    for (int x = 0; x < k; x++)
+                        blocked |= vm->scratch[x] != n * VM_NBAR + i;
+                }
                 if (!m->held || !blocked)
                     PROBLEM("%s %s: decoded but not mapped", tn->name, bn);
             }

@@ -1176,6 +1176,7 @@ static int r_vm(struct rd *r, bs_topo *t, bs_vm **out)
                    r->end - r->off);
     if (!rc) {
         vm->tot = tot;
+        vm_index_rebuild(vm);
         char msg[200];
         int bad = bs_vm_check(vm, msg, sizeof msg);
         if (bad)

@@ -23,6 +23,8 @@ enum vm_bar_kind {
 struct vm_map {
     bool mapped;          /* the host has [gpa, gpa+size) mapped */
     bool held;            /* decoded but colliding with a mapped range */
+    int32_t tl, tr;       /* mapped: children in the mapping index (-1) */
+    int32_t heldpos;      /* held: position in bs_vm.held, else -1 */
     uint64_t gpa, size;
     bool tog_valid;       /* last unmap was caused by a decode drop */
     uint64_t tog_gpa, tog_size;
@@ -52,6 +54,20 @@ struct bs_vm {
     bs_vm_opts o;
     struct vm_fn *f;      /* indexed by node id */
     int n;
+    /* Mapping index: every mapped range, a treap keyed by gpa (mappings
+     * never overlap, so the key orders them completely), so that a new
+     * mapping finds what it collides with in O(log n), not by scanning
+     * every function.  Ids are node * VM_NBAR + bar. */
+    int32_t troot;
+    /* Held BARs, unordered, so that a config write retries only those. */
+    int32_t *held;
+    int nheld;
+    int32_t *scratch;     /* n * VM_NBAR ids: query results */
+    int32_t *retry;       /* n * VM_NBAR ids: the held BARs being retried */
+    /* A held BAR can only get its range after an unmap (a change of its
+     * own decode reconciles it directly), so held BARs are retried only
+     * when unmaps happened since the last retry. */
+    uint64_t unmap_gen, retry_gen;
     bs_decode_stats tot;
     int nbus;
 };
@@ -85,5 +101,10 @@ bool vm_decoded(const bs_vm *vm, int node, int i, uint64_t *gpa,
 void vm_reconcile(bs_vm *vm, int node, bool subtree);
 /* Count a memory-decode transition of node. */
 void vm_note_command(bs_vm *vm, int node, uint16_t before, uint16_t after);
+/* Allocate the mapping index and held list of a new machine (all empty). */
+int vm_index_init(bs_vm *vm);
+void vm_index_free(bs_vm *vm);
+/* Rebuild both from the mapped/held flags (after a restore wrote them). */
+void vm_index_rebuild(bs_vm *vm);
 
 #endif
