@@ -305,6 +305,12 @@ int bs_pack_search(bs_topo *t, uint64_t budget)
         for (int k = 0; k < BS_SLOT_WIN_IO; k++)
             if (t->nodes[n].res[k].size)
                 nl++;
+    /* The search is for small instances: beyond this many leaves its
+     * per-node hull check (O(bridges x leaves)) makes even a modest budget
+     * too slow to be worth it, and greedy failures there are real.  Gate
+     * before anything else: the symmetry classes below are O(leaves^2). */
+    if (nl > BS_SEARCH_MAX_LEAVES)
+        return BS_ENOSPC;
     size_t nh = (size_t)t->nnodes * 3;
     S.lf = calloc((size_t)nl + 1, sizeof *S.lf);
     S.pos = calloc((size_t)nl + 1, sizeof *S.pos);
@@ -337,13 +343,6 @@ int bs_pack_search(bs_topo *t, uint64_t budget)
                 }
             S.nl++;
         }
-    /* The search is for small instances: beyond this many leaves its
-     * per-node hull check (O(bridges x leaves)) makes even a modest budget
-     * too slow to be worth it, and greedy failures there are real. */
-    if (S.nl > BS_SEARCH_MAX_LEAVES) {
-        rc = BS_ENOSPC;
-        goto out;
-    }
     int left = 0;
     for (int i = 0; i < S.nl; i++) {
         if (!S.lf[i].fixed) {

@@ -77,6 +77,11 @@ struct imp_rootbus {
 struct bs_import {
     struct imp_dev *dev;
     int ndev, capdev;
+    /* Open-addressing index of dev by PCI address: slot holds index + 1,
+     * 0 empty; hcap a power of two >= 2 x capdev.  Rebuilt when dev grows
+     * or is reordered. */
+    int *hash;
+    int hcap;
     struct imp_win *win;
     int nwin, capwin;
     struct imp_buswin *bw;

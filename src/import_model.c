@@ -48,17 +48,60 @@ void bs_import_free(bs_import *im)
         free(im->note[i]);
     free(im->note);
     free(im->dev);
+    free(im->hash);
     free(im->win);
     free(im->bw);
     free(im->rb);
     free(im);
 }
 
+static unsigned dev_hash(unsigned dom, unsigned bus, unsigned dev,
+                         unsigned fn)
+{
+    uint64_t k = (uint64_t)dom << 32 ^ (uint64_t)bus << 16 ^
+                 (uint64_t)dev << 8 ^ fn;
+    return (unsigned)((k * UINT64_C(0x9e3779b97f4a7c15)) >> 32);
+}
+
+static void hash_put(bs_import *im, int i)
+{
+    const struct imp_dev *d = &im->dev[i];
+    unsigned m = (unsigned)im->hcap - 1;
+    unsigned h = dev_hash(d->dom, d->bus, d->dev, d->fn) & m;
+    while (im->hash[h])
+        h = (h + 1) & m;
+    im->hash[h] = i + 1;
+}
+
+/* (Re)build the address index for the current dev array; false on ENOMEM. */
+static bool hash_rebuild(bs_import *im)
+{
+    int cap = 64;
+    while (cap < 2 * im->capdev)
+        cap *= 2;
+    if (cap != im->hcap) {
+        int *h = malloc(sizeof *h * (size_t)cap);
+        if (!h)
+            return false;
+        free(im->hash);
+        im->hash = h;
+        im->hcap = cap;
+    }
+    memset(im->hash, 0, sizeof *im->hash * (size_t)im->hcap);
+    for (int i = 0; i < im->ndev; i++)
+        hash_put(im, i);
+    return true;
+}
+
 struct imp_dev *imp_dev_find(const bs_import *im, unsigned dom, unsigned bus,
                              unsigned dev, unsigned fn)
 {
-    for (int i = im->ndev - 1; i >= 0; i--) {
-        struct imp_dev *d = &im->dev[i];
+    if (!im->hcap)
+        return NULL;
+    unsigned m = (unsigned)im->hcap - 1;
+    for (unsigned h = dev_hash(dom, bus, dev, fn) & m; im->hash[h];
+         h = (h + 1) & m) {
+        struct imp_dev *d = &im->dev[im->hash[h] - 1];
         if (d->dom == dom && d->bus == bus && d->dev == dev && d->fn == fn)
             return d;
     }
@@ -73,7 +116,10 @@ struct imp_dev *imp_dev_get(bs_import *im, unsigned dom, unsigned bus,
         return d;
     if (im->ndev >= IMP_MAX_DEVS)
         return NULL;
+    int cap = im->capdev;
     if (!grow((void **)&im->dev, &im->capdev, im->ndev, sizeof *im->dev))
+        return NULL;
+    if ((cap != im->capdev || !im->hcap) && !hash_rebuild(im))
         return NULL;
     d = &im->dev[im->ndev++];
     memset(d, 0, sizeof *d);
@@ -85,6 +131,7 @@ struct imp_dev *imp_dev_get(bs_import *im, unsigned dom, unsigned bus,
     d->sec = d->sub = -1;
     d->node = -1;
     d->parent = -1;
+    hash_put(im, im->ndev - 1);
     return d;
 }
 
@@ -672,6 +719,86 @@ static int place_bus_windows(bs_import *im)
     return BS_OK;
 }
 
+/* The nearest bridge above function i, by bus ranges: the narrowest
+ * range holding its bus (equal ranges: the bridge on the higher bus, then
+ * the first listed).  `narrow` lists, per bus of i's domain, the answer
+ * among all bridges of the domain; it is only wrong when that answer is i
+ * itself (a bridge whose range holds its own bus), which a scan settles. */
+static int parent_by_range(const bs_import *im, int i, const int *narrow)
+{
+    const struct imp_dev *d = &im->dev[i];
+    if (d->bus < 256 && narrow[d->bus] != i)
+        return narrow[d->bus];
+    int best = -1, bestw = 1 << 30;
+    for (int j = 0; j < im->ndev; j++) {
+        const struct imp_dev *b = &im->dev[j];
+        if (j == i || b->kind != BS_NODE_BRIDGE || b->dom != d->dom ||
+            b->sec < 0)
+            continue;
+        int sub = b->sub >= (int)b->sec ? b->sub : b->sec;
+        if ((int)d->bus < b->sec || (int)d->bus > sub)
+            continue;
+        int w = sub - b->sec;
+        if (w < bestw || (w == bestw && b->bus > im->dev[best].bus)) {
+            best = j;
+            bestw = w;
+        }
+    }
+    return best;
+}
+
+struct dom_idx {
+    unsigned dom;
+    int i;
+};
+
+static int cmp_dom_idx(const void *a, const void *b)
+{
+    const struct dom_idx *x = a, *y = b;
+    if (x->dom != y->dom)
+        return x->dom < y->dom ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* Per domain, per bus: the bridge whose range holds the bus most narrowly
+ * (narrow[]), and the best guess when no range is known, the bridge of
+ * unknown range on the highest lower bus (guess[]).  Built in O(bridges x
+ * 256) per domain instead of a scan of every bridge per function. */
+static void bus_tables(const bs_import *im, const int *idx, int lo, int hi,
+                       int *narrow, int *guess)
+{
+    int width[256], first_on_bus[256];
+    for (int v = 0; v < 256; v++) {
+        narrow[v] = guess[v] = first_on_bus[v] = -1;
+        width[v] = 1 << 30;
+    }
+    for (int x = lo; x < hi; x++) {
+        int j = idx[x];
+        const struct imp_dev *b = &im->dev[j];
+        if (b->kind != BS_NODE_BRIDGE)
+            continue;
+        if (b->sec < 0) {
+            if (b->bus < 256 && first_on_bus[b->bus] < 0)
+                first_on_bus[b->bus] = j;
+            continue;
+        }
+        int sub = b->sub >= (int)b->sec ? b->sub : b->sec;
+        int w = sub - b->sec;
+        for (int v = b->sec; v <= sub && v < 256; v++)
+            if (w < width[v] ||
+                (w == width[v] && b->bus > im->dev[narrow[v]].bus)) {
+                narrow[v] = j;
+                width[v] = w;
+            }
+    }
+    int last = -1;
+    for (int v = 0; v < 256; v++) {
+        guess[v] = last;
+        if (first_on_bus[v] >= 0)
+            last = first_on_bus[v];
+    }
+}
+
 static int resolve_parents(bs_import *im)
 {
     for (int i = 0; i < im->ndev; i++) {
@@ -680,84 +807,90 @@ static int resolve_parents(bs_import *im)
             d->kind = (d->sec >= 0 || res_is_window_like(d)) ? BS_NODE_BRIDGE
                                                              : BS_NODE_DEVICE;
     }
-    for (int i = 0; i < im->ndev; i++) {
-        struct imp_dev *d = &im->dev[i];
-        d->parent = -1;
-        if (is_root_bus(im, d->dom, d->bus))
-            continue;
-        int best = -1, bestw = 1 << 30;
-        for (int j = 0; j < im->ndev; j++) {
-            const struct imp_dev *b = &im->dev[j];
-            if (j == i || b->kind != BS_NODE_BRIDGE || b->dom != d->dom ||
-                b->sec < 0)
+    /* Functions grouped by domain, in input order within each. */
+    int *idx = malloc(sizeof *idx * (size_t)im->ndev);
+    struct dom_idx *di = malloc(sizeof *di * (size_t)im->ndev);
+    if (!idx || !di) {
+        free(idx);
+        free(di);
+        return BS_ENOMEM;
+    }
+    for (int i = 0; i < im->ndev; i++)
+        di[i] = (struct dom_idx){im->dev[i].dom, i};
+    qsort(di, (size_t)im->ndev, sizeof *di, cmp_dom_idx);
+    for (int i = 0; i < im->ndev; i++)
+        idx[i] = di[i].i;
+    free(di);
+    int narrow[256], guess[256];
+    int rc = BS_OK;
+    for (int lo = 0, hi; lo < im->ndev && rc == BS_OK; lo = hi) {
+        unsigned dom = im->dev[idx[lo]].dom;
+        for (hi = lo; hi < im->ndev && im->dev[idx[hi]].dom == dom; hi++)
+            ;
+        bus_tables(im, idx, lo, hi, narrow, guess);
+        for (int x = lo; x < hi && rc == BS_OK; x++) {
+            int i = idx[x];
+            struct imp_dev *d = &im->dev[i];
+            d->parent = -1;
+            if (is_root_bus(im, d->dom, d->bus))
                 continue;
-            int sub = b->sub >= (int)b->sec ? b->sub : b->sec;
-            if ((int)d->bus < b->sec || (int)d->bus > sub)
-                continue;
-            /* The narrowest bus range that holds the bus is the nearest
-             * bridge; equal ranges: the deeper one has the higher bus. */
-            int w = sub - b->sec;
-            if (w < bestw || (w == bestw && b->bus > im->dev[best].bus)) {
-                best = j;
-                bestw = w;
-            }
-        }
-        if (best >= 0 && im->dev[best].sec != (int)d->bus) {
-            int rc = imp_note(im, "bus %04x:%02x: its bridge is not in the "
+            int best = parent_by_range(im, i, narrow);
+            if (best >= 0 && im->dev[best].sec != (int)d->bus)
+                rc = imp_note(im, "bus %04x:%02x: its bridge is not in the "
                               "inputs; devices on it placed under %04x:%02x:"
                               "%02x.%u, whose bus range holds it",
                               d->dom, d->bus, im->dev[best].dom,
                               im->dev[best].bus, im->dev[best].dev,
                               im->dev[best].fn);
-            if (rc)
-                return rc;
-        }
-        if (best < 0 && d->bus != 0) {
-            /* No bus ranges at all (failure-only excerpts): the nearest
-             * bridge on a lower bus whose range is unknown is the best
-             * guess, as buses are numbered depth first. */
-            for (int j = 0; j < im->ndev; j++) {
-                const struct imp_dev *b = &im->dev[j];
-                if (j == i || b->kind != BS_NODE_BRIDGE || b->dom != d->dom ||
-                    b->sec >= 0 || b->bus >= d->bus)
-                    continue;
-                if (best < 0 || b->bus > im->dev[best].bus)
-                    best = j;
+            if (best < 0 && d->bus != 0) {
+                /* No bus ranges at all (failure-only excerpts): the nearest
+                 * bridge on a lower bus whose range is unknown is the best
+                 * guess, as buses are numbered depth first. */
+                best = d->bus < 256 ? guess[d->bus] : -1;
+                if (rc == BS_OK && best >= 0)
+                    rc = imp_note(im, "bus %04x:%02x: no bridge in the inputs "
+                                  "names it; guessed to be behind %04x:%02x:"
+                                  "%02x.%u", d->dom, d->bus, im->dev[best].dom,
+                                  im->dev[best].bus, im->dev[best].dev,
+                                  im->dev[best].fn);
+                else if (rc == BS_OK)
+                    rc = imp_note(im, "bus %04x:%02x: no bridge in the inputs "
+                                  "leads to it; placed under the host bridge",
+                                  d->dom, d->bus);
             }
-            int rc;
-            if (best >= 0)
-                rc = imp_note(im, "bus %04x:%02x: no bridge in the inputs "
-                              "names it; guessed to be behind %04x:%02x:%02x.%u",
-                              d->dom, d->bus, im->dev[best].dom,
-                              im->dev[best].bus, im->dev[best].dev,
-                              im->dev[best].fn);
-            else
-                rc = imp_note(im, "bus %04x:%02x: no bridge in the inputs "
-                              "leads to it; placed under the host bridge",
-                              d->dom, d->bus);
-            if (rc)
-                return rc;
+            d->parent = best;
         }
-        d->parent = best;
     }
-    /* Contradictory bus ranges could make a loop: cut it at the root. */
-    for (int i = 0; i < im->ndev; i++) {
-        int p = im->dev[i].parent, steps = 0;
-        while (p >= 0 && steps <= im->ndev) {
+    if (rc) {
+        free(idx);
+        return rc;
+    }
+    /* Contradictory bus ranges could make a loop: cut each loop where the
+     * walk from the first function leading into it closes it.  Every
+     * function is walked once: idx[] now holds 0 unknown, the walk's
+     * stamp while on the current path, -1 once its chain is known to end
+     * at the host bridge. */
+    for (int i = 0; i < im->ndev; i++)
+        idx[i] = 0;
+    for (int i = 0; i < im->ndev && rc == BS_OK; i++) {
+        int p = i;
+        while (p >= 0 && idx[p] == 0) {
+            idx[p] = i + 1;
             p = im->dev[p].parent;
-            steps++;
         }
-        if (steps > im->ndev) {
-            im->dev[i].parent = -1;
-            int rc = imp_note(im, "%04x:%02x:%02x.%u: bus ranges contradict "
-                              "each other; placed under the host bridge",
-                              im->dev[i].dom, im->dev[i].bus, im->dev[i].dev,
-                              im->dev[i].fn);
-            if (rc)
-                return rc;
+        if (p >= 0 && idx[p] == i + 1) {
+            /* p closes a loop of this walk: it goes under the host bridge. */
+            im->dev[p].parent = -1;
+            rc = imp_note(im, "%04x:%02x:%02x.%u: bus ranges contradict "
+                          "each other; placed under the host bridge",
+                          im->dev[p].dom, im->dev[p].bus, im->dev[p].dev,
+                          im->dev[p].fn);
         }
+        for (p = i; p >= 0 && idx[p] == i + 1; p = im->dev[p].parent)
+            idx[p] = -1;
     }
-    return BS_OK;
+    free(idx);
+    return rc;
 }
 
 static int cmp_dev(const void *a, const void *b)
@@ -1117,6 +1250,10 @@ int bs_import_build(bs_import *im, bs_topo **out, bs_error *err)
         im->dev[i].node = -1;
     }
     free(pos);
+    if (!hash_rebuild(im)) {
+        bs_topo_free(t);
+        goto nomem;
+    }
     rc = add_root_windows(im, t);
     int made = 0;
     while (rc == BS_OK && made < im->ndev) {

@@ -368,8 +368,52 @@ static void test_detect(void)
     CHECK_STR(bs_import_format_name(BS_IMPORT_SYSFS), "sysfs");
 }
 
+/* Bridges whose bus ranges contradict each other (each holds the other's
+ * bus) would make a loop: exactly one of them goes under the host bridge,
+ * with a note, and every function is kept. */
+static void test_contradicting_ranges(void)
+{
+    const char *text =
+        "pci_bus 0000:00: root bus resource [mem 0x80000000-0xbfffffff window]\n"
+        "pci 0000:00:01.0: [8086:7c00] type 01 class 0x060400\n"
+        "pci 0000:00:01.0: PCI bridge to [bus 05]\n"
+        "pci 0000:01:00.0: [8086:7c00] type 01 class 0x060400\n"
+        "pci 0000:01:00.0: PCI bridge to [bus 02]\n"
+        "pci 0000:02:00.0: [8086:7c00] type 01 class 0x060400\n"
+        "pci 0000:02:00.0: PCI bridge to [bus 01]\n"
+        "pci 0000:02:01.0: [8086:10d3] type 00 class 0x020000\n"
+        "pci 0000:02:01.0: BAR 0 [mem 0x90000000-0x9000ffff]\n";
+    bs_import *im = bs_import_new();
+    bs_error e = {0};
+    bs_topo *t = NULL;
+    CHECK_EQ(bs_import_add(im, text, strlen(text), "loop.log", BS_IMPORT_DMESG,
+                           &e), BS_OK);
+    CHECK_EQ(bs_import_build(im, &t, &e), BS_OK);
+    int notes = 0;
+    for (int i = 0; i < bs_import_note_count(im); i++)
+        notes += strstr(bs_import_note(im, i), "bus ranges contradict") != NULL;
+    CHECK_EQ(notes, 1);
+    if (t) {
+        CHECK_EQ(bs_topo_node_count(t), 5); /* host + 3 bridges + nic */
+        /* The loop is cut once: one of the two bridges sits under the host
+         * bridge and the other below it. */
+        int a = node(t, "pci-0000:01:00.0"), b = node(t, "pci-0000:02:00.0");
+        bs_node_info na, nb;
+        CHECK(a > 0 && b > 0);
+        if (a > 0 && b > 0) {
+            bs_topo_node_info(t, a, &na);
+            bs_topo_node_info(t, b, &nb);
+            CHECK((na.parent == 0 && nb.parent == a) ||
+                  (nb.parent == 0 && na.parent == b));
+        }
+        bs_topo_free(t);
+    }
+    bs_import_free(im);
+}
+
 int main(void)
 {
+    test_contradicting_ranges();
     test_same_boot_every_wrapping();
     test_old_kernel_forms();
     test_no_iov_numbering();
