@@ -807,9 +807,12 @@ static void rebar_write(bs_vm *vm, int node, unsigned off, unsigned width,
         bar_layout(f, i + 1);
         f->raw[i + 1] = vm_rd32(f, vm_bar_off(f, i + 1));
     }
+    /* The guest chose this size: it is now what the BAR requests, so
+     * unassigning does not bring the old size back. */
     struct bs_res *r = &vm->t->nodes[node].res[i];
-    r->size = nsz;
+    r->size = r->want = nsz;
     r->align = nsz;
+    r->flags &= ~(uint32_t)BS_RF_REDUCED;
     sync_bar(vm, node, i);
     vm_reconcile(vm, node, false);
 }

@@ -928,8 +928,12 @@ static int one_line(struct dctx *c, const char *s)
     const char *p = strstr(s, "pci_bus ");
     if (p) {
         unsigned b;
-        if (sscanf(p + 8, "%4x:%2x:", &dom, &b) == 2 && p[12] == ':' &&
-            p[15] == ':') {
+        int end = 0;
+        /* "dddd:bb:" exactly: %n is set only when the whole form matched,
+         * so the colons are known to be inside the line before they are
+         * looked at. */
+        if (sscanf(p + 8, "%4x:%2x:%n", &dom, &b, &end) == 2 && end == 8 &&
+            p[12] == ':' && p[15] == ':') {
             int before = c->facts;
             int rc = bus_msg(c, dom, b, s, p + 16);
             c->im->st.pci_lines += c->facts != before;
