@@ -89,6 +89,12 @@ int bs_churn_commit(bs_churn *c, const bs_plan *p);
 
 /* plan_exec.c: decode-off time of a plan under the cost model (emits and
  * replays the steps).  Returns BS_OK or BS_ESTATE when a step is invalid. */
+/* bs_steps_check with the invariant sweep after every step, without the
+ * shortcut for steps that only shrink what a device decodes: the
+ * reference the shortcut is tested against (tests/test_plan.c). */
+int bs_steps_check_full(const bs_topo *before, const bs_topo *after,
+                        const bs_step *s, int n, const bs_churn_opts *o,
+                        bs_step_report *rep, uint64_t *per_node);
 int bs_plan_cost(const bs_churn *c, const bs_plan *p, const bs_topo *before,
                  bs_step_report *rep);
 

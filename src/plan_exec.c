@@ -35,6 +35,7 @@ struct mnode {
 struct mstate {
     const bs_topo *t;          /* shape: kinds, parents, flags, alignments */
     int n;
+    bool full;                 /* sweep after every step, no shortcut */
     struct mnode *nd;
     uint64_t now;
     uint64_t *down_start;
@@ -47,6 +48,7 @@ static int state_init(struct mstate *S, const bs_topo *t)
     S->t = t;
     S->n = t->nnodes;
     S->now = 0;
+    S->full = false;
     S->nd = calloc((size_t)t->nnodes, sizeof *S->nd);
     S->down_start = calloc((size_t)t->nnodes, sizeof *S->down_start);
     if (!S->nd || !S->down_start)
@@ -144,10 +146,11 @@ static bool reachable(const struct mstate *S, int n, bool io)
     return true;
 }
 
-static bool slot_decodes(const struct mstate *S, int i, int k)
+/* Does slot k of node n decode in its own registers (command, enables,
+ * window base <= limit)?  Bridges above are reachable() 's business. */
+static bool mslot_decodes(const struct bs_node *n, const struct mnode *m,
+                          int k)
 {
-    const struct bs_node *n = &S->t->nodes[i];
-    const struct mnode *m = &S->nd[i];
     const struct bs_res *r = &n->res[k];
     if (!m->r[k].size || (r->flags & BS_RF_UPPER))
         return false;
@@ -166,12 +169,118 @@ static bool slot_decodes(const struct mstate *S, int i, int k)
     return m->cmd & ((r->flags & BS_RF_IO) ? CMD_IO : CMD_MEM);
 }
 
+static bool slot_decodes(const struct mstate *S, int i, int k)
+{
+    return mslot_decodes(&S->t->nodes[i], &S->nd[i], k);
+}
+
 static uint64_t slot_last(const struct mstate *S, int i, int k)
 {
     const struct mnode *m = &S->nd[i];
     if (is_window(k))
         return m->wlimit[k - BS_SLOT_WIN_IO];
     return bs_last(m->r[k].addr, m->r[k].size);
+}
+
+static bool ranges_overlap(uint64_t a, uint64_t al, uint64_t b, uint64_t bl)
+{
+    return a <= bl && b <= al;
+}
+
+/* A step on a device, from a valid state: only the device's own ranges
+ * can be new, so they alone are checked (against every range that
+ * decodes), with the rules of validate(); O(n), no sort.  No one else's
+ * validity depends on a device. */
+static int device_delta(const struct mstate *S, int i, const struct mnode *was,
+                        char *msg, size_t cap)
+{
+    const bs_topo *t = S->t;
+    const struct bs_node *n = &t->nodes[i];
+    const struct mnode *m = &S->nd[i];
+    for (int k = 0; k < BS_NSLOTS; k++) {
+        if (!mslot_decodes(n, m, k))
+            continue;
+        const struct bs_res *r = &n->res[k];
+        bool isio = r->flags & BS_RF_IO;
+        if (!reachable(S, i, isio))
+            continue;
+        if ((r->flags & BS_RF_MEM64) &&
+            (m->r[k].pend == 1 || m->r[k].pend == 2)) {
+            snprintf(msg, cap, "%s %s decodes while half written", n->name,
+                     bs_slot_name(k));
+            return 1;
+        }
+        uint64_t a = m->r[k].addr, al = slot_last(S, i, k);
+        int p = n->parent;
+        if (p > 0 && m->running && !m->quiesced) {
+            bool in = false;
+            int ws[2] = {isio ? BS_SLOT_WIN_IO : BS_SLOT_WIN_MEM,
+                         BS_SLOT_WIN_PREF};
+            for (int w = 0; w < (isio ? 1 : 2); w++)
+                if (slot_decodes(S, p, ws[w]) && a >= S->nd[p].r[ws[w]].addr &&
+                    al <= slot_last(S, p, ws[w]))
+                    in = true;
+            if (!in) {
+                snprintf(msg, cap, "running %s %s [0x%llx] outside %s's window",
+                         n->name, bs_slot_name(k), (unsigned long long)a,
+                         t->nodes[p].name);
+                return 1;
+            }
+        }
+        if (mslot_decodes(n, was, k) && was->r[k].addr == a &&
+            was->r[k].size == m->r[k].size)
+            continue; /* decoded there before: checked then */
+        for (int j = 1; j < S->n; j++) {
+            for (int q = 0; q < BS_NSLOTS; q++) {
+                if ((j == i && q == k) || !slot_decodes(S, j, q))
+                    continue;
+                bool qio = is_window(q) ? q == BS_SLOT_WIN_IO
+                                        : (t->nodes[j].res[q].flags & BS_RF_IO);
+                if (qio != isio || !reachable(S, j, qio))
+                    continue;
+                uint64_t b = S->nd[j].r[q].addr, bl = slot_last(S, j, q);
+                if (!ranges_overlap(a, al, b, bl))
+                    continue;
+                if (is_window(q) && ancestor(t, j, i) && b <= a && al <= bl)
+                    continue; /* inside a window above it */
+                snprintf(msg, cap,
+                         "%s %s [0x%llx-0x%llx] overlaps %s %s [0x%llx-0x%llx] "
+                         "while both decode", n->name, bs_slot_name(k),
+                         (unsigned long long)a, (unsigned long long)al,
+                         t->nodes[j].name, bs_slot_name(q),
+                         (unsigned long long)b, (unsigned long long)bl);
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* After step s took node i from `was` to its current state: can the step
+ * have made a valid state invalid?  Not when it only quiesced a driver,
+ * or when it touched a device (no one's decode depends on a device) and
+ * every range the device decodes now it decoded before, unchanged and not
+ * half written.  Then the full sweep is skipped: its verdict would be the
+ * same.  Bridges always get the sweep (their windows and forwarding are
+ * what their children's drivers reach their BARs through). */
+static bool only_shrank(const struct mstate *S, const bs_step *s,
+                        const struct mnode *was)
+{
+    if (s->kind == BS_STEP_QUIESCE)
+        return true;
+    const struct bs_node *n = &S->t->nodes[s->node];
+    const struct mnode *m = &S->nd[s->node];
+    if (s->kind != BS_STEP_WRITE || n->kind != BS_NODE_DEVICE ||
+        m->quiesced != was->quiesced || m->running != was->running)
+        return false;
+    for (int k = 0; k < BS_NSLOTS; k++) {
+        if (!mslot_decodes(n, m, k))
+            continue;
+        if (!mslot_decodes(n, was, k) || m->r[k].addr != was->r[k].addr ||
+            m->r[k].size != was->r[k].size || m->r[k].pend != was->r[k].pend)
+            return false;
+    }
+    return true;
 }
 
 static int validate(const struct mstate *S, char *msg, size_t cap)
@@ -768,13 +877,29 @@ static int action_steps(const struct emit_ctx *X, struct action *a,
     return BS_EINVAL;
 }
 
+/* After step s on a valid state: is the new state still valid?  The full
+ * sweep for bridges; for a device only what it now decodes differently. */
+static int check_step(const struct mstate *S, const bs_step *s,
+                      const struct mnode *was, char *msg, size_t cap)
+{
+    if (only_shrank(S, s, was))
+        return 0;
+    if (S->t->nodes[s->node].kind == BS_NODE_DEVICE)
+        return device_delta(S, s->node, was, msg, cap);
+    return validate(S, msg, cap);
+}
+
 /* Run steps [from, to) of E on S; 0 if every state stays valid. */
 static int run(struct mstate *S, const bs_step *s, int from, int to,
                const struct cost *C, char *msg, size_t cap, uint64_t *down,
                int *bad)
 {
     for (int i = from; i < to; i++) {
-        if (apply(S, &s[i], C, msg, cap, down) || validate(S, msg, cap)) {
+        struct mnode was;
+        if (s[i].node > 0 && s[i].node < S->n)
+            was = S->nd[s[i].node];
+        if (apply(S, &s[i], C, msg, cap, down) ||
+            (S->full ? validate(S, msg, cap) : check_step(S, &s[i], &was, msg, cap))) {
             if (bad)
                 *bad = i;
             return 1;
@@ -942,9 +1067,27 @@ int bs_plan_steps(const bs_plan *p, const bs_topo *before, bs_step **out,
     return steps_impl(p, before, NULL, out, count);
 }
 
+static int steps_check(const bs_topo *before, const bs_topo *after,
+                       const bs_step *s, int n, const bs_churn_opts *o,
+                       bs_step_report *rep, uint64_t *per_node, bool full);
+
 int bs_steps_check(const bs_topo *before, const bs_topo *after,
                    const bs_step *s, int n, const bs_churn_opts *o,
                    bs_step_report *rep, uint64_t *per_node)
+{
+    return steps_check(before, after, s, n, o, rep, per_node, false);
+}
+
+int bs_steps_check_full(const bs_topo *before, const bs_topo *after,
+                        const bs_step *s, int n, const bs_churn_opts *o,
+                        bs_step_report *rep, uint64_t *per_node)
+{
+    return steps_check(before, after, s, n, o, rep, per_node, true);
+}
+
+static int steps_check(const bs_topo *before, const bs_topo *after,
+                       const bs_step *s, int n, const bs_churn_opts *o,
+                       bs_step_report *rep, uint64_t *per_node, bool full)
 {
     memset(rep, 0, sizeof *rep);
     rep->first_bad = -1;
@@ -963,6 +1106,7 @@ int bs_steps_check(const bs_topo *before, const bs_topo *after,
         return rc;
     }
     int bad = -1;
+    S.full = full;
     if (validate(&S, rep->msg, sizeof rep->msg)) {
         rep->violations = 1;
         bad = 0;
