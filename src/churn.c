@@ -35,6 +35,7 @@ void bs_churn_opts_init(bs_churn_opts *o, int policy)
     o->cfg_write_ns = 1000;
     o->map_ps_per_byte = 7;
     o->quiesce_ns = 100000;
+    o->explain = 1;
 }
 
 uint32_t bs_churn_rflags(const bs_topo *t, int n, int k)
@@ -616,9 +617,12 @@ static int place_subject(bs_churn *c, int bus, int subject, struct bs_ritem *it,
     }
     if (pol == BS_PLACE_LINUX || !c->o.moves) {
         /* Would moving have helped?  Asked only to report it. */
-        bs_plan_clear(c->last);
-        int prc = bs_plan_items(c, bus, it, n, subject, c->last, &none);
-        res->feasible = prc == BS_OK ? 1 : none ? 0 : -1;
+        res->feasible = -1;
+        if (c->o.explain) {
+            bs_plan_clear(c->last);
+            int prc = bs_plan_items(c, bus, it, n, subject, c->last, &none);
+            res->feasible = prc == BS_OK ? 1 : none ? 0 : -1;
+        }
         if (pol == BS_PLACE_BARSPACE && c->o.reduce) {
             int rn;
             uint64_t want, got;

@@ -232,14 +232,15 @@ static int device_delta(const struct mstate *S, int i, const struct mnode *was,
             continue; /* decoded there before: checked then */
         for (int j = 1; j < S->n; j++) {
             for (int q = 0; q < BS_NSLOTS; q++) {
-                if ((j == i && q == k) || !slot_decodes(S, j, q))
+                /* Cheapest test first: most ranges are elsewhere. */
+                if (!S->nd[j].r[q].size || (j == i && q == k))
+                    continue;
+                uint64_t b = S->nd[j].r[q].addr, bl = slot_last(S, j, q);
+                if (!ranges_overlap(a, al, b, bl) || !slot_decodes(S, j, q))
                     continue;
                 bool qio = is_window(q) ? q == BS_SLOT_WIN_IO
                                         : (t->nodes[j].res[q].flags & BS_RF_IO);
                 if (qio != isio || !reachable(S, j, qio))
-                    continue;
-                uint64_t b = S->nd[j].r[q].addr, bl = slot_last(S, j, q);
-                if (!ranges_overlap(a, al, b, bl))
                     continue;
                 if (is_window(q) && ancestor(t, j, i) && b <= a && al <= bl)
                     continue; /* inside a window above it */

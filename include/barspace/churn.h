@@ -69,8 +69,14 @@ typedef struct bs_churn_opts {
     /* Cost model for decode-off time (docs/churn.md): one config write,
      * and one hypervisor unmap or map per byte of BAR (picoseconds). */
     uint64_t cfg_write_ns;   /* default 1000 */
-    uint64_t map_ps_per_byte;/* default 13 (1.8 s per 128 GiB unmap+map) */
+    uint64_t map_ps_per_byte;/* default 7 (1.8 s per 128 GiB unmap+map) */
     uint64_t quiesce_ns;     /* driver quiesce + resume, default 100000 */
+    int explain;             /* when a placement fails under a policy that
+                                does not move (linux, or moves = 0): also
+                                plan, only to report whether moving would
+                                have placed it (bs_event_result.feasible).
+                                Default 1; 0 leaves feasible at -1 and saves
+                                the planner's time on every failure */
 } bs_churn_opts;
 
 void bs_churn_opts_init(bs_churn_opts *o, int policy);
