@@ -35,6 +35,7 @@ struct lx {
     bs_topo *t;
     const bs_assign_opts *o;
     bool optional;       /* this round uses Linux's realloc_head */
+    bool keep;           /* a retry round: what is assigned stays */
     uint64_t *sz0;       /* must-have size of each resource this round */
     uint64_t *add;       /* optional extra bytes */
     uint64_t *aln;       /* alignment used for sorting and placement */
@@ -115,6 +116,17 @@ static void size_window(struct lx *L, int b, int slot)
     uint64_t size = 0, size_big = 0, children_add = 0, add_align = 0;
     uint64_t min_align = io ? 4096 : BS_MIB;
 
+    const struct bs_res *own = &bn->res[slot];
+    if (L->keep && (own->flags & BS_RF_ASSIGNED) && own->size) {
+        /* Kept from the last round: Linux sizes only windows without a
+         * parent resource (find_bus_resource_of_type). */
+        size_t i = IDX(b, slot);
+        L->sz0[i] = own->size;
+        L->aln[i] = L->addaln[i] = own->align ? own->align : min_align;
+        L->add[i] = 0;
+        return;
+    }
+
     BS_FOR_CHILDREN(t, b, c) {
         for (int k = 0; k < BS_NSLOTS; k++) {
             if (!present(L, c, k) ||
@@ -167,12 +179,15 @@ static void size_window(struct lx *L, int b, int slot)
     uint64_t min_size = L->optional ? 0 : reserve;
     uint64_t size0, size1;
     if (io) {
-        size += size_big;
-        size0 = bs_align_up(max64(size, min_size), min_align);
+        /* calculate_iosize(): the minimum (a hot-plug reserve in a round
+         * without realloc_head) stands in for the small I/O only; windows
+         * and BARs of 1 KiB or more come on top of it. */
+        uint64_t must = max64(size, min_size) + size_big;
+        size0 = bs_align_up(must, min_align);
         size1 = (!L->optional || (!reserve && !children_add))
                     ? size0
-                    : bs_align_up(max64(max64(size, min_size), reserve) +
-                                      children_add, min_align);
+                    : bs_align_up(max64(must, reserve) + children_add,
+                                  min_align);
         add_align = min_align;
     } else {
         min_align = max64(mem_align(aligns, max_order), BS_MIB);
@@ -464,7 +479,7 @@ static int assign_bus(struct lx *L, int bus)
     BS_FOR_CHILDREN(t, bus, c) {
         for (int k = 0; k < BS_NSLOTS; k++, ord++) {
             struct bs_res *r = &t->nodes[c].res[k];
-            if (!present(L, c, k) || (r->flags & BS_RF_FIXED))
+            if (!present(L, c, k) || (r->flags & (BS_RF_FIXED | BS_RF_ASSIGNED)))
                 continue;
             if (L->add[IDX(c, k)])
                 any_add = true;
@@ -574,6 +589,23 @@ static void claim_fixed(struct lx *L, int bus)
             if (r->win == BS_WIN_NONE)
                 bs_fixed_failed(t, bus, n, k);
         }
+        /* A retry round keeps what the last one assigned: its ranges are
+         * taken before anything new is placed. */
+        for (int k = 0; L->keep && k < BS_NSLOTS; k++) {
+            struct bs_res *r = &t->nodes[n].res[k];
+            if (!r->size || (r->flags & BS_RF_FIXED) ||
+                !(r->flags & BS_RF_ASSIGNED))
+                continue;
+            bs_space *s = bus == 0 ? (r->win >= 0 && r->win < t->nwin
+                                          ? L->sp.root[r->win] : NULL)
+                                   : bs_spaces_get(&L->sp, bus, r->win);
+            if (!s || bs_space_reserve(s, r->addr, r->size) != BS_OK) {
+                /* Cannot happen for a state the last round left; if it
+                 * does, place it again rather than overlap. */
+                r->flags &= ~(uint32_t)BS_RF_ASSIGNED;
+                r->win = BS_WIN_NONE;
+            }
+        }
     }
 }
 
@@ -646,6 +678,106 @@ static bool hard_failures(const bs_topo *t)
     return false;
 }
 
+/* ---- pci=realloc retry rounds ---- */
+
+static bool is_desc(const bs_topo *t, int anc, int n)
+{
+    for (int p = t->nodes[n].parent; p >= 0; p = t->nodes[p].parent)
+        if (p == anc)
+            return true;
+    return false;
+}
+
+/* pci_bridge_release_resources() for one window: it and everything placed
+ * in it below the bridge lose their addresses (release_child_resources). */
+static void release_window(bs_topo *t, int b, int slot)
+{
+    struct bs_res *w = &t->nodes[b].res[slot];
+    if (!(w->flags & BS_RF_ASSIGNED) || (w->flags & BS_RF_FIXED) || !w->size)
+        return;
+    uint64_t lo = w->addr, hi = bs_last(w->addr, w->size);
+    bool io = slot == BS_SLOT_WIN_IO;
+    for (int n = b + 1; n < t->nnodes; n++) {
+        if (!is_desc(t, b, n))
+            continue;
+        for (int k = 0; k < BS_NSLOTS; k++) {
+            struct bs_res *r = &t->nodes[n].res[k];
+            bool rio = bs_slot_is_window(k) ? k == BS_SLOT_WIN_IO
+                                            : (r->flags & BS_RF_IO) != 0;
+            if (!(r->flags & BS_RF_ASSIGNED) || (r->flags & BS_RF_FIXED) ||
+                !r->size || rio != io || r->addr < lo || r->addr > hi)
+                continue;
+            r->flags &= ~(uint32_t)BS_RF_ASSIGNED;
+            r->win = BS_WIN_NONE;
+        }
+    }
+    w->flags &= ~(uint32_t)BS_RF_ASSIGNED;
+    w->win = BS_WIN_NONE;
+}
+
+/* The window of bridge b that a failure of type f releases: I/O, memory,
+ * or the prefetchable one when it is 64-bit like the failure; when the
+ * prefetchable window itself failed (Linux reset its flags), memory. */
+static void release_bridge(bs_topo *t, int b, uint32_t f)
+{
+    const struct bs_res *pw = &t->nodes[b].res[BS_SLOT_WIN_PREF];
+    bool pref_ok = !(pw->flags & BS_RF_FAILED);
+    bool pref64 = !(t->nodes[b].flags & BS_NF_PREF32);
+    int slot;
+    if (f & BS_RF_IO)
+        slot = BS_SLOT_WIN_IO;
+    else if (!(f & BS_RF_PREF))
+        slot = BS_SLOT_WIN_MEM;
+    else if ((f & BS_RF_MEM64) && pref_ok && pref64)
+        slot = BS_SLOT_WIN_PREF;
+    else if (!pref_ok)
+        slot = BS_SLOT_WIN_MEM;
+    else
+        return;
+    release_window(t, b, slot);
+}
+
+/* pci_bus_release_bridge_resources(): the bridge above bus `bus` gives
+ * back its window when it is a leaf (no bridge below), or in a whole-
+ * subtree round together with every bridge below it. */
+static void release_bus(bs_topo *t, int bus, uint32_t f, bool whole)
+{
+    bool leaf = true;
+    BS_FOR_CHILDREN(t, bus, c) {
+        if (t->nodes[c].kind != BS_NODE_BRIDGE)
+            continue;
+        leaf = false;
+        if (whole)
+            release_bus(t, c, f, whole);
+    }
+    if (bus != 0 && (whole || leaf))
+        release_bridge(t, bus, f);
+}
+
+/* Between two rounds: release above every failure of the last one (the
+ * failure's own bus: nothing at the root), then forget the failures. */
+static void release_for_retry(bs_topo *t, bool whole)
+{
+    for (int i = 0; i < t->nfail; i++) {
+        const bs_failure *fl = &t->fail[i];
+        if (fl->optional || fl->node <= 0)
+            continue;
+        uint32_t f = bs_slot_is_window(fl->slot)
+                         ? bs_window_flags(t, fl->node, fl->slot)
+                         : t->nodes[fl->node].res[fl->slot].flags;
+        release_bus(t, t->nodes[fl->node].parent, f, whole);
+    }
+    for (int n = 1; n < t->nnodes; n++)
+        for (int k = 0; k < BS_NSLOTS; k++) {
+            struct bs_res *r = &t->nodes[n].res[k];
+            r->flags &= ~(uint32_t)BS_RF_FAILED;
+            /* Windows that lost their place are sized again. */
+            if (bs_slot_is_window(k) && !(r->flags & (BS_RF_ASSIGNED | BS_RF_FIXED)))
+                r->size = 0;
+        }
+    bs_failures_clear(t);
+}
+
 int bs_assign_linux(bs_topo *t, const bs_assign_opts *o)
 {
     struct lx L = {.t = t, .o = o};
@@ -662,7 +794,15 @@ int bs_assign_linux(bs_topo *t, const bs_assign_opts *o)
     int tries = realloc_on ? max_depth(t) + 1 : 1;
     for (int round = 0; round < tries; round++) {
         L.optional = round == tries - 1;
-        bs_topo_unassign(t);
+        /* The first round starts from nothing; a retry keeps what the
+         * last one placed except what the failures release (Linux:
+         * pci_assign_unassigned_root_bus_resources, leaf bridges in the
+         * second round, whole subtrees from the third). */
+        L.keep = round > 0;
+        if (round == 0)
+            bs_topo_unassign(t);
+        else
+            release_for_retry(t, round >= 2);
         memset(L.sz0, 0, n * sizeof *L.sz0);
         memset(L.add, 0, n * sizeof *L.add);
         memset(L.addaln, 0, n * sizeof *L.addaln);
