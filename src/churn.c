@@ -914,7 +914,7 @@ int bs_churn_apply(bs_churn *c, const bs_event *ev, bs_event_result *res,
                 k0 = k;
                 break;
             }
-        if (k0 < 0 || ev->num_vfs == 0 || ev->num_vfs > 65535) {
+        if (k0 < 0 || ev->num_vfs == 0 || ev->num_vfs > BS_MAX_VFS) {
             bs_seterr(err, BS_EINVAL, NULL, ev->line, 0,
                       "%s: no SR-IOV VF BAR, or NumVFs %u outside 1..65535",
                       ev->dev, ev->num_vfs);

@@ -235,7 +235,7 @@ static int parse_line(const struct lx *L, const char *p, const char *end,
                 ev->pinned = 1;
             } else if (n > 4 && !strncmp(t, "vfs=", 4)) {
                 uint64_t v;
-                if (!parse_size(t + 4, n - 4, &v) || v == 0 || v > 65535)
+                if (!parse_size(t + 4, n - 4, &v) || v == 0 || v > BS_MAX_VFS)
                     return fail(L, t + 4, "expected NumVFs 1..65535");
                 ev->num_vfs = (unsigned)v;
             } else if ((rc = parse_bar(L, ev, t, n))) {
@@ -263,7 +263,7 @@ static int parse_line(const struct lx *L, const char *p, const char *end,
         uint64_t v;
         if (!token(&p, end, &t, &n))
             return fail(L, p, "expected NumVFs after the device name");
-        if (!parse_size(t, n, &v) || v == 0 || v > 65535)
+        if (!parse_size(t, n, &v) || v == 0 || v > BS_MAX_VFS)
             return fail(L, t, "expected NumVFs 1..65535, got '%.*s'", (int)n, t);
         ev->num_vfs = (unsigned)v;
         break;

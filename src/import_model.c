@@ -1060,6 +1060,19 @@ static int set_resources(bs_import *im, bs_topo *t, struct imp_dev *d)
             br->flags |= BS_RF_FAILED;
             continue;
         }
+        if (r->has_addr && bs_last(r->addr, r->size) < r->addr) {
+            /* Inputs that disagree (two resource files for one bridge, a
+             * log and a dump of different boots) can pair an address with
+             * a size that runs past 2^64: no such window exists. */
+            int rc = imp_note(im, "%s %s: 0x%llx + 0x%llx runs past 2^64; "
+                              "the window is sized afresh", nm,
+                              bs_slot_name(k), (unsigned long long)r->addr,
+                              (unsigned long long)r->size);
+            if (rc)
+                return rc;
+            br->size = 0;
+            continue;
+        }
         if (!r->has_addr) {
             br->size = 0; /* the kernel sizes it afresh */
             continue;
@@ -1283,6 +1296,15 @@ int bs_import_build(bs_import *im, bs_topo **out, bs_error *err)
             if (d->has_id)
                 snprintf(n->model, sizeof n->model, "%04x:%04x", d->vendor,
                          d->device);
+            if (d->num_vfs > BS_MAX_VFS) {
+                /* PCIe's NumVFs is 16 bits: a larger count is a garbled
+                 * line, and its VF BARs cannot be sized from it. */
+                rc = imp_note(im, "%s: VF count %u is beyond %u; its VF BARs "
+                              "are left out", nm, d->num_vfs, BS_MAX_VFS);
+                d->num_vfs = 0;
+                if (rc)
+                    break;
+            }
             n->num_vfs = d->num_vfs;
             rc = set_resources(im, t, d);
             if (rc == BS_OK)

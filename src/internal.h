@@ -68,6 +68,9 @@ struct bs_topo {
 };
 
 /* ---- topology.c helpers used across the library ---- */
+/* PCIe NumVFs is a 16-bit register. */
+#define BS_MAX_VFS 65535u
+
 static inline bool bs_is_pow2(uint64_t x) { return x && !(x & (x - 1)); }
 static inline uint64_t bs_align_up(uint64_t x, uint64_t a)
 {

@@ -782,7 +782,7 @@ static int r_node(struct rd *r, bs_topo *t, int id)
         return rfail(r, BS_EPARSE, sat,
                      "node %d: expected PCI slot -1..31 and function -1..7, "
                      "got %d.%d", id, n->slot, n->fn);
-    if (n->num_vfs > 65535 || (n->num_vfs && kind == BS_NODE_ROOT))
+    if (n->num_vfs > BS_MAX_VFS || (n->num_vfs && kind == BS_NODE_ROOT))
         return rfail(r, BS_EPARSE, vat,
                      "node %d: expected a VF count 0..65535 (none on the host "
                      "bridge), got %u", id, n->num_vfs);

@@ -21,7 +21,6 @@
 #define MAX_TOKENS 40
 #define IO_SPACE_LAST UINT64_C(0xffff)
 #define TOPO_NAME_MAX 63
-#define MAX_VFS 65535u
 
 struct tok {
     const char *p;
@@ -656,7 +655,7 @@ static int st_node(struct parser *p, int kind)
             if ((rc = want_int(p, a, v, vn, 0, 7, "fn", &fn)))
                 return rc;
         } else if (!strcmp(key, "vfs")) {
-            if ((rc = want_int(p, a, v, vn, 1, MAX_VFS, "vfs", &vfs)))
+            if ((rc = want_int(p, a, v, vn, 1, BS_MAX_VFS, "vfs", &vfs)))
                 return rc;
         } else if (!strcmp(key, "model")) {
             if ((rc = check_word(p, a, v, vn, BS_MODEL_MAX - 1, false,
