@@ -64,14 +64,15 @@ void bs_fixed_failed(bs_topo *t, int bus, int node, int slot)
                 ((o->flags ^ r->flags) & BS_RF_IO) || o->fixed > last ||
                 bs_last(o->fixed, o->size) < r->fixed)
                 continue;
+            at[0] = 0;
+            if (o->line)
+                snprintf(at, sizeof at, " (line %d)", o->line);
             bs_failure_add(t, node, slot, bus, BS_WIN_NONE, 0,
                            "firmware-fixed range 0x%llx-0x%llx overlaps %s "
                            "%s, also fixed%s",
                            (unsigned long long)r->fixed,
                            (unsigned long long)last, t->nodes[i].name,
-                           bs_slot_name(k),
-                           o->line ? (snprintf(at, sizeof at, " (line %d)",
-                                               o->line), at) : "");
+                           bs_slot_name(k), at);
             return;
         }
     }

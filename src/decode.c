@@ -136,7 +136,6 @@ static void add_stats(bs_vm *vm, int node, bool map, uint64_t size,
     }
 }
 
-/* drop: the mapping goes because decode went away (not a move). */
 /* ------------------------------------------------------ mapping index */
 
 static struct vm_map *M(const bs_vm *vm, int32_t id)
@@ -286,6 +285,7 @@ void vm_index_rebuild(bs_vm *vm)
 
 /* ------------------------------------------------------------- mappings */
 
+/* drop: the mapping goes because decode went away (not a move). */
 static void do_unmap(bs_vm *vm, int node, int i, bool drop)
 {
     struct vm_map *m = &vm->f[node].m[i];
