@@ -919,6 +919,33 @@ static struct cost cost_of(const bs_churn_opts *o)
     return (struct cost){o->cfg_write_ns, o->quiesce_ns, o->map_ps_per_byte};
 }
 
+/* Emit action a (its first half when `half`) and keep it only if every
+ * step leaves S valid: then S moves on and *ok is set; otherwise its steps
+ * are taken back and S is untouched. */
+static int try_action(const struct emit_ctx *X, struct action *a,
+                      struct emitter *E, struct mstate *S,
+                      const struct cost *C, bool half, bool *ok)
+{
+    *ok = false;
+    int mark = E->n;
+    int rc = action_steps(X, a, E, half);
+    if (rc)
+        return rc;
+    struct mstate T;
+    if ((rc = state_copy(&T, S)))
+        return rc;
+    char msg[256];
+    if (!run(&T, E->s, mark, E->n, C, msg, sizeof msg, NULL, NULL)) {
+        state_free(S);
+        *S = T;
+        *ok = true;
+    } else {
+        state_free(&T);
+        E->n = mark;
+    }
+    return BS_OK;
+}
+
 static int steps_impl(const bs_plan *p, const bs_topo *before,
                       const bs_churn_opts *o, bs_step **out, int *count)
 {
@@ -987,7 +1014,6 @@ static int steps_impl(const bs_plan *p, const bs_topo *before,
     struct emitter E = {0};
     struct emit_ctx X = {p, t};
     int rc = state_init(&S, t);
-    char msg[256];
     int left = ns;
     while (!rc && left) {
         bool progress = false;
@@ -997,21 +1023,13 @@ static int steps_impl(const bs_plan *p, const bs_topo *before,
             int variants = A[i].kind == A_WIN ? 3 : 1;
             for (int v = 0; v < variants && !A[i].done; v++) {
                 A[i].variant = v;
-                int mark = E.n;
-                if ((rc = action_steps(&X, &A[i], &E, false)))
+                bool ok;
+                if ((rc = try_action(&X, &A[i], &E, &S, &C, false, &ok)))
                     break;
-                struct mstate T;
-                if ((rc = state_copy(&T, &S)))
-                    break;
-                if (!run(&T, E.s, mark, E.n, &C, msg, sizeof msg, NULL, NULL)) {
-                    state_free(&S);
-                    S = T;
+                if (ok) {
                     A[i].done = true;
                     left--;
                     progress = true;
-                } else {
-                    state_free(&T);
-                    E.n = mark;
                 }
             }
             if (progress)
@@ -1025,21 +1043,9 @@ static int steps_impl(const bs_plan *p, const bs_topo *before,
             if (A[i].done || A[i].off_done ||
                 (A[i].kind != A_DEV && A[i].kind != A_RESIZE))
                 continue;
-            int mark = E.n;
-            if ((rc = action_steps(&X, &A[i], &E, true)))
+            if ((rc = try_action(&X, &A[i], &E, &S, &C, true, &split)))
                 break;
-            struct mstate T;
-            if ((rc = state_copy(&T, &S)))
-                break;
-            if (!run(&T, E.s, mark, E.n, &C, msg, sizeof msg, NULL, NULL)) {
-                state_free(&S);
-                S = T;
-                A[i].off_done = true;
-                split = true;
-            } else {
-                state_free(&T);
-                E.n = mark;
-            }
+            A[i].off_done = split;
         }
         if (rc || split)
             continue;
