@@ -49,17 +49,6 @@ static int lines_push(struct lines *L, char *s, int line)
     return BS_OK;
 }
 
-static int hexv(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Mail archives store attachments quoted-printable: a line ending in '='
  * continues on the next, "=0A" is a newline, "=3D" an equals sign.  A
  * kernel log line never ends in '=', so two such lines are proof enough. */
@@ -98,8 +87,8 @@ static int split_lines(const char *d, size_t n, struct lines *L)
                 phys++;
                 continue;
             }
-            int h1 = i + 1 < n ? hexv((unsigned char)d[i + 1]) : -1;
-            int h2 = i + 2 < n ? hexv((unsigned char)d[i + 2]) : -1;
+            int h1 = i + 1 < n ? imp_hexval((unsigned char)d[i + 1]) : -1;
+            int h2 = i + 2 < n ? imp_hexval((unsigned char)d[i + 2]) : -1;
             if (h1 >= 0 && h2 >= 0) {
                 c = (char)(h1 * 16 + h2);
                 i += 2;
@@ -194,7 +183,7 @@ static bool ends_in_number(const char *s)
 {
     size_t n = strlen(s);
     size_t i = n;
-    while (i && hexv((unsigned char)s[i - 1]) >= 0)
+    while (i && imp_hexval((unsigned char)s[i - 1]) >= 0)
         i--;
     return i >= 2 && i < n && s[i - 1] == 'x' && s[i - 2] == '0';
 }
@@ -204,7 +193,7 @@ static bool ends_in_number(const char *s)
 static bool hex_token(const char *s)
 {
     const char *p = s;
-    while (hexv((unsigned char)*p) >= 0)
+    while (imp_hexval((unsigned char)*p) >= 0)
         p++;
     return p > s && (*p == 0 || *p == ' ' || *p == '-' || *p == ']');
 }
@@ -237,7 +226,7 @@ static bool parse_num(const char **pp, bool hex_only, uint64_t *v)
     while (isxdigit((unsigned char)*p)) {
         if (x >> 60)
             return false;
-        x = x * (uint64_t)base + (uint64_t)hexv((unsigned char)*p);
+        x = x * (uint64_t)base + (uint64_t)imp_hexval((unsigned char)*p);
         p++;
     }
     *v = x;

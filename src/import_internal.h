@@ -108,6 +108,8 @@ int imp_add_bus_window(bs_import *im, unsigned dom, unsigned bus,
                        uint64_t last);
 int imp_note(bs_import *im, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Value of a hex digit, -1 if c is not one. */
+int imp_hexval(int c);
 /* Window slot for a bridge window of these flags. */
 int imp_win_slot(unsigned flags);
 

@@ -43,8 +43,7 @@ static bool hexnum(const char **pp, uint64_t *v)
     while (isxdigit((unsigned char)*p)) {
         if (n == 16)
             return false;
-        int c = tolower((unsigned char)*p);
-        x = x * 16 + (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+        x = x * 16 + (uint64_t)imp_hexval((unsigned char)*p);
         p++;
         n++;
     }
