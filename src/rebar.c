@@ -41,12 +41,29 @@ static int plan_new(bs_plan *out, int subject, const struct bs_ritem *it,
     return BS_OK;
 }
 
+/* Would the items fit on the bus if neighbour BAR r were sz bytes?  w gets
+ * where they would go; the space is left as it was. */
+static bool fits_if_shrunk(bs_churn *c, int bus, bs_space *s,
+                           const struct bs_res *r, uint64_t sz,
+                           const struct bs_ritem *it, struct bs_ritem *w, int n)
+{
+    bs_space_release(s, r->addr, r->size);
+    bs_space_reserve(s, r->addr, sz);
+    memcpy(w, it, sizeof *w * (size_t)n);
+    bool ok = bs_place_items(c, bus, w, n, BS_PLACE_BARSPACE);
+    if (ok)
+        bs_unplace_items(c, bus, w, n);
+    bs_space_release(s, r->addr, sz);
+    bs_space_reserve(s, r->addr, r->size);
+    return ok;
+}
+
 int bs_rebar_fit(bs_churn *c, int bus, struct bs_ritem *it, int n,
                  int subject, bs_plan *out, int *reduced_node, uint64_t *want,
                  uint64_t *got)
 {
     bs_topo *t = c->t;
-    struct bs_ritem w[BS_NSLOTS];
+    struct bs_ritem w[BS_NSLOTS], best_w[BS_NSLOTS];
     if (n > BS_NSLOTS || n <= 0)
         return BS_ENOSPC;
     /* (a) the subject's largest resizable BAR. */
@@ -119,48 +136,31 @@ int bs_rebar_fit(bs_churn *c, int bus, struct bs_ritem *it, int n,
                      sz = next_smaller(r->rebar, sz)) {
                     if (sz <= best_s)
                         break;
-                    bs_space_release(s, r->addr, r->size);
-                    bs_space_reserve(s, r->addr, sz);
-                    memcpy(w, it, sizeof *w * (size_t)n);
-                    bool ok = bs_place_items(c, bus, w, n, BS_PLACE_BARSPACE);
-                    if (ok)
-                        bs_unplace_items(c, bus, w, n);
-                    bs_space_release(s, r->addr, sz);
-                    bs_space_reserve(s, r->addr, r->size);
-                    if (ok) {
+                    if (fits_if_shrunk(c, bus, s, r, sz, it, w, n)) {
                         best_nb = ch;
                         best_k = k;
                         best_s = sz;
+                        memcpy(best_w, w, sizeof *w * (size_t)n);
                         break;
                     }
                 }
             }
         }
         if (best_nb >= 0) {
+            /* best_w: where the subject went beside the shrunk neighbour. */
             struct bs_res *r = &t->nodes[best_nb].res[best_k];
-            bs_space *s = bs_churn_space(c, bus, r->win);
-            bs_space_release(s, r->addr, r->size);
-            bs_space_reserve(s, r->addr, best_s);
-            memcpy(w, it, sizeof *w * (size_t)n);
-            bool ok = bs_place_items(c, bus, w, n, BS_PLACE_BARSPACE);
-            if (ok)
-                bs_unplace_items(c, bus, w, n);
-            bs_space_release(s, r->addr, best_s);
-            bs_space_reserve(s, r->addr, r->size);
-            if (ok) {
-                bs_plan_free(pa);
-                bs_plan_clear(out);
-                bs_plan_item si = {BS_PLAN_SHRINK, best_nb, best_k, r->addr,
-                                   r->size, r->addr, best_s, r->win};
-                if ((rc = bs_plan_push(out, &si)) ||
-                    (rc = plan_new(out, subject, w, n)))
-                    return rc;
-                out->optimal = 0;
-                *reduced_node = best_nb;
-                *want = r->want ? r->want : r->size;
-                *got = best_s;
-                return BS_OK;
-            }
+            bs_plan_free(pa);
+            bs_plan_clear(out);
+            bs_plan_item si = {BS_PLAN_SHRINK, best_nb, best_k, r->addr,
+                               r->size, r->addr, best_s, r->win};
+            if ((rc = bs_plan_push(out, &si)) ||
+                (rc = plan_new(out, subject, best_w, n)))
+                return rc;
+            out->optimal = 0;
+            *reduced_node = best_nb;
+            *want = r->want ? r->want : r->size;
+            *got = best_s;
+            return BS_OK;
         }
     }
     if (!pa)
