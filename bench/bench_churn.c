@@ -106,6 +106,20 @@ static const char *human(uint64_t b)
     return s;
 }
 
+/* Hot-add of a device "new" with one 64-bit BAR of `size` on the host bus. */
+static bs_event hot_add(uint64_t size)
+{
+    bs_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = BS_EV_ADD;
+    snprintf(ev.dev, sizeof ev.dev, "new");
+    snprintf(ev.at, sizeof ev.at, "host");
+    ev.nbars = 1;
+    ev.bar[0].flags = BS_RF_MEM64;
+    ev.bar[0].size = size;
+    return ev;
+}
+
 /* A fragmented host bus: n devices of 4K..64K in a window ~1.3x their sum,
  * a quarter of them removed at random. */
 static bs_churn *fragmented(int n, int exact_limit, uint64_t seed)
@@ -233,14 +247,7 @@ int main(int argc, char **argv)
         bs_churn *c = fragmented(n, 0, 42);
         if (!c)
             continue;
-        bs_event ev;
-        memset(&ev, 0, sizeof ev);
-        ev.kind = BS_EV_ADD;
-        snprintf(ev.dev, sizeof ev.dev, "new");
-        snprintf(ev.at, sizeof ev.at, "host");
-        ev.nbars = 1;
-        ev.bar[0].flags = BS_RF_MEM64;
-        ev.bar[0].size = 256 * 1024;
+        bs_event ev = hot_add(256 * 1024);
         bs_plan *p = bs_plan_new();
         bs_error e;
         double t0 = now();
@@ -269,14 +276,7 @@ int main(int argc, char **argv)
             bs_churn_free(cd);
             continue;
         }
-        bs_event ev;
-        memset(&ev, 0, sizeof ev);
-        ev.kind = BS_EV_ADD;
-        snprintf(ev.dev, sizeof ev.dev, "new");
-        snprintf(ev.at, sizeof ev.at, "host");
-        ev.nbars = 1;
-        ev.bar[0].flags = BS_RF_MEM64;
-        ev.bar[0].size = UINT64_C(65536) << (seed % 3);
+        bs_event ev = hot_add(UINT64_C(65536) << (seed % 3));
         bs_plan *pe = bs_plan_new(), *pl = bs_plan_new(), *pd = bs_plan_new();
         bs_error e;
         int rd = bs_churn_plan_add(cd, &ev, pd, &e);
