@@ -118,16 +118,13 @@ void cli_json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-char *cli_read_file(const char *path, size_t *len)
+char *cli_read_stream(FILE *f, size_t max, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, n = 0;
+    size_t cap = 1 << 16, n = 0;
     char *b = malloc(cap);
     while (b) {
         if (n == cap) {
-            char *nb = realloc(b, cap * 2);
+            char *nb = cap < max ? realloc(b, cap * 2) : NULL;
             if (!nb) {
                 free(b);
                 b = NULL;
@@ -141,7 +138,16 @@ char *cli_read_file(const char *path, size_t *len)
             break;
         n += got;
     }
-    fclose(f);
     *len = n;
+    return b;
+}
+
+char *cli_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *b = cli_read_stream(f, SIZE_MAX, len);
+    fclose(f);
     return b;
 }

@@ -34,6 +34,9 @@ const char *cli_window_name(const bs_topo *t, int node, int win, char *buf,
 /* A whole file into a malloc'd buffer (caller frees); NULL if it cannot be
  * opened or memory runs out.  The caller names the file in its message. */
 char *cli_read_file(const char *path, size_t *len);
+/* All of stream f (stdin); NULL when out of memory or once it would need
+ * more than `max` bytes of buffer. */
+char *cli_read_stream(FILE *f, size_t max, size_t *len);
 /* JSON string escaping to stdout. */
 void cli_json_str(FILE *f, const char *s);
 

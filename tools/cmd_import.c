@@ -60,24 +60,8 @@ int cli_import(int argc, char **argv, const char *cmd, int format,
     for (int i = 0; i < argc; i++) {
         int rc;
         if (!strcmp(argv[i], "-")) {
-            size_t cap = 1 << 16, n = 0;
-            char *buf = malloc(cap);
-            while (buf) {
-                if (n == cap) {
-                    char *nb = cap < (256u << 20) ? realloc(buf, cap * 2) : NULL;
-                    if (!nb) {
-                        free(buf);
-                        buf = NULL;
-                        break;
-                    }
-                    buf = nb;
-                    cap *= 2;
-                }
-                size_t r = fread(buf + n, 1, cap - n, stdin);
-                n += r;
-                if (!r)
-                    break;
-            }
+            size_t n;
+            char *buf = cli_read_stream(stdin, (size_t)256 << 20, &n);
             if (!buf) {
                 fprintf(stderr, "barspace %s: cannot read standard input\n", cmd);
                 bs_import_free(im);
