@@ -1,9 +1,14 @@
 # barspace: plain Makefile.  `make demo` and `make check` are the two commands
 # of the README; everything else is optional.
 #
-# Layout: src/*.c -> libbarspace.{a,so}; tools/*.c -> barspace; tests/test_*.c
-# -> one binary each; bench/*.c -> bench binaries.  New files are picked up by
-# the wildcards, so adding a concept never means editing this file.
+# Layout: src/LAYER/*.c -> libbarspace.{a,so} (CONTRIBUTING.md names the
+# layers); tools/*.c -> barspace; tests/test_*.c -> one binary each;
+# bench/*.c -> bench binaries.  New files are picked up by the wildcards, so
+# adding a concept never means editing this file.
+
+# The version lives in one place, BS_VERSION_STRING in the public header (so
+# an installed program sees it too); the pkg-config file takes it from there.
+VERSION := $(shell sed -n 's/^\#define BS_VERSION_STRING "\(.*\)"/\1/p' include/barspace/barspace.h)
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -19,9 +24,13 @@ OPT     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
            -fno-sanitize-recover=all
 endif
 CFLAGS  += $(OPT) $(WARN) -D_POSIX_C_SOURCE=200809L -Iinclude -Isrc -fPIC
+# Library objects hide every symbol; the public headers mark theirs default
+# (BS_API), so libbarspace.so exports the bs_ API and nothing else
+# (tests/cli/exports.sh checks it).
+LIB_CFLAGS := -fvisibility=hidden
 LDLIBS  += -lm
 
-LIB_SRC   := $(wildcard src/*.c src/*/*.c)
+LIB_SRC   := $(wildcard src/*/*.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TOOL_SRC  := $(wildcard tools/*.c)
 TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/%.o)
@@ -31,7 +40,6 @@ TESTLIB_SRC := $(filter-out $(TEST_SRC),$(wildcard tests/*.c))
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
-HEADERS   := $(wildcard include/barspace/*.h src/*.h src/*/*.h tests/*.h tools/*.h)
 
 .PHONY: all lib tests check check-one demo bench install clean fuzz fuzz-smoke peer
 # Keep object files of test and bench binaries (they are intermediates of
@@ -42,9 +50,16 @@ all: $(BUILD)/barspace $(BUILD)/libbarspace.a $(BUILD)/libbarspace.so
 
 lib: $(BUILD)/libbarspace.a
 
-$(BUILD)/%.o: %.c $(HEADERS)
+# -MMD -MP: every object depends on exactly the headers it includes.
+$(BUILD)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(LIB_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+-include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d)
 
 $(BUILD)/libbarspace.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -90,7 +105,7 @@ install: all
 	ln -sf libbarspace.so.0 $(DESTDIR)$(PREFIX)/lib/libbarspace.so
 	install -m 644 include/barspace/*.h $(DESTDIR)$(PREFIX)/include/barspace/
 	install -m 755 $(BUILD)/barspace $(DESTDIR)$(PREFIX)/bin/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|0.1.0|' barspace.pc.in \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' barspace.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/barspace.pc
 	@if [ -f docs/barspace.1 ]; then install -d $(DESTDIR)$(PREFIX)/share/man/man1 && \
 	    install -m 644 docs/barspace.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi

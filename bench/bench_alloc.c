@@ -12,7 +12,7 @@
  * divided by their operation count, giving a per-operation distribution.
  */
 #include "barspace/barspace.h"
-#include "space.h"
+#include "core/space.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -7,7 +7,7 @@
  * 1.0 is linear, n log n shows as slightly above 1.
  */
 #define _DEFAULT_SOURCE
-#include "internal.h"
+#include "core/internal.h"
 
 #include <math.h>
 #include <stdbool.h>

@@ -9,7 +9,7 @@
  *    must succeed on every instance where the brute force finds a valid
  *    assignment.  The number of those where `linux` fails is printed.
  */
-#include "internal.h"
+#include "core/internal.h"
 #include "test.h"
 
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* Config-space registers of the emulated machine, one behaviour at a time. */
-#include "internal.h"
+#include "core/internal.h"
 #include "barspace/cfgspace.h"
 #include "test.h"
 

@@ -1,7 +1,7 @@
 /* The mapping engine: cost model, eager and deferred policies, conflicts,
  * bridge gating, and a seeded random walk of legal config writes with the
  * checker (and an independent tracker of the callbacks) after every one. */
-#include "internal.h"
+#include "core/internal.h"
 #include "barspace/cfgspace.h"
 #include "test.h"
 

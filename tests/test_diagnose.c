@@ -7,6 +7,7 @@
 #include "barspace/diagnose.h"
 #include "barspace/import.h"
 #include "test.h"
+#include "testlib.h"
 
 #include <dirent.h>
 #include <stdbool.h>
@@ -133,19 +134,13 @@ static void corpus(void)
     if (d)
         closedir(d);
     verify_path("tests/data/import/k3-old-forms.log");
-    d = opendir(REALDATA);
-    if (!d) {
+    char **files;
+    int n = test_list_files(REALDATA, &files);
+    if (!n)
         printf("note: %s not found; real-machine logs skipped\n", REALDATA);
-        return;
-    }
-    while ((de = readdir(d))) {
-        char p[512];
-        if (de->d_name[0] == '.' || !strncmp(de->d_name, "README", 6))
-            continue;
-        snprintf(p, sizeof p, REALDATA "/%s", de->d_name);
-        verify_path(p);
-    }
-    closedir(d);
+    for (int i = 0; i < n; i++)
+        verify_path(files[i]);
+    test_files_free(files, n);
 }
 
 static bs_remedy find(const bs_diag *d, int kind)

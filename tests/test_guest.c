@@ -1,6 +1,6 @@
 /* Guest boot models against the mapping engine: the seed's arithmetic
  * (Linux 23e118a48acf) derived from the model, not typed in. */
-#include "internal.h"
+#include "core/internal.h"
 #include "barspace/cfgspace.h"
 #include "test.h"
 

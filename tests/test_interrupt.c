@@ -16,7 +16,7 @@
  * replayed on the config-space emulation (bs_vm), which must end with
  * every BAR register back at the before address.
  */
-#include "internal.h"
+#include "core/internal.h"
 #include "barspace/cfgspace.h"
 #include "barspace/churn.h"
 #include "barspace/plan.h"

@@ -6,7 +6,7 @@
  * without wrapping arithmetic or a crash (this binary also runs under
  * ASan+UBSan, which turns any overflow into a failure).
  */
-#include "internal.h"
+#include "core/internal.h"
 #include "barspace/churn.h"
 #include "barspace/import.h"
 #include "barspace/qemu.h"

@@ -5,7 +5,7 @@
  * crash.  Runs from the repository root (examples/ is read from there).
  */
 #include "barspace/barspace.h"
-#include "internal.h"
+#include "core/internal.h"
 #include "test.h"
 
 #include <stdlib.h>

@@ -9,7 +9,7 @@
 #include "barspace/cfgspace.h"
 #include "barspace/churn.h"
 #include "barspace/plan.h"
-#include "churn_internal.h"
+#include "churn/churn_internal.h"
 #include "test.h"
 
 #include <stdbool.h>

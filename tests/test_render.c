@@ -4,7 +4,7 @@
  * text map's width, the snprintf contract, escaping, before/after moves and
  * the churn report, on hand-made and seeded random topologies.
  */
-#include "render_internal.h"
+#include "render/render_internal.h"
 #include "test.h"
 
 #include <stdlib.h>

@@ -15,7 +15,7 @@
  *    topology the library can work on (walk, checker, format, assignment,
  *    snapshot again).
  */
-#include "internal.h"
+#include "core/internal.h"
 #include "barspace/cfgspace.h"
 #include "barspace/snapshot.h"
 #include "test.h"

@@ -5,7 +5,7 @@
  * invariants validated after every operation.
  */
 #include "barspace/barspace.h"
-#include "space.h"
+#include "core/space.h"
 #include "test.h"
 
 #include <stdlib.h>

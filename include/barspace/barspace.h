@@ -1,7 +1,7 @@
 /*
  * libbarspace: PCI BAR address-space management for virtual and real machines.
  *
- * Conventions (libuv style):
+ * Conventions (SQLite's handles, one error convention):
  *   - every object is an opaque handle created and destroyed by the caller;
  *   - functions return BS_OK (0) or a negative BS_E* code;
  *   - a caller-owned bs_error, when passed, receives file, line, column and a
@@ -18,6 +18,12 @@
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/* What this header declares is the API: exported from libbarspace.so, whose
+ * other symbols are hidden (see the Makefile). */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
 #endif
 
 #define BS_VERSION_STRING "0.1.0"
@@ -265,6 +271,10 @@ typedef struct bs_violation {
  * `cap` violations and returns how many there are in all (0 = valid). */
 int bs_check(const bs_topo *t, const bs_topo *before, bs_violation *out,
              int cap);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

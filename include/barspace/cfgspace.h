@@ -27,6 +27,12 @@
 extern "C" {
 #endif
 
+/* What this header declares is the API: exported from libbarspace.so, whose
+ * other symbols are hidden (see the Makefile). */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 /* ------------------------------------------------------------ constants */
 
 /* Config space size of every function (PCIe: extended space included). */
@@ -274,6 +280,10 @@ int bs_boot_run(bs_vm *vm, const bs_boot_opts *o, bs_error *err);
 /* The ideal for a topology: one map per assigned, decodable BAR and ROM,
  * no unmaps, under the vm's cost model. */
 int bs_vm_ideal(const bs_vm *vm, bs_decode_stats *out);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

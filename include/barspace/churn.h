@@ -18,6 +18,12 @@
 extern "C" {
 #endif
 
+/* What this header declares is the API: exported from libbarspace.so, whose
+ * other symbols are hidden (see the Makefile). */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 enum bs_event_kind {
     BS_EV_ADD = 1,   /* hot-add a device under a bridge (or the host bus) */
     BS_EV_REMOVE,    /* hot-remove (surprise removal or failure) */
@@ -157,6 +163,10 @@ void bs_churn_gen_free(bs_churn_gen *g);
 const bs_topo *bs_churn_gen_topo(const bs_churn_gen *g);
 /* Next event; deterministic in (spec, seed), independent of outcomes. */
 int bs_churn_gen_next(bs_churn_gen *g, bs_event *ev);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,12 @@
 extern "C" {
 #endif
 
+/* What this header declares is the API: exported from libbarspace.so, whose
+ * other symbols are hidden (see the Makefile). */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 /* Why a resource failed, judged on the machine's own final state. */
 enum bs_diag_reason {
     BS_DR_NO_WINDOW = 1,  /* no window of its kind exists where it must go */
@@ -102,6 +108,10 @@ int bs_diag_apply(const bs_diag *d, int i, bs_topo *t, bs_assign_opts *o);
 
 const char *bs_diag_reason_name(int reason);
 const char *bs_remedy_kind_name(int kind);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

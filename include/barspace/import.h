@@ -24,6 +24,12 @@
 extern "C" {
 #endif
 
+/* What this header declares is the API: exported from libbarspace.so, whose
+ * other symbols are hidden (see the Makefile). */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 enum bs_import_format {
     BS_IMPORT_AUTO = 0,   /* sniff the content (and a directory = sysfs) */
     BS_IMPORT_DMESG = 1,  /* kernel log in any of its wrappings */
@@ -78,6 +84,10 @@ void bs_import_get_stats(const bs_import *im, bs_import_stats *st);
  * notes are dropped. */
 int bs_import_paths(const char *const *paths, int n, bs_topo **out,
                     bs_error *err);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

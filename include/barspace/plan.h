@@ -31,6 +31,12 @@
 extern "C" {
 #endif
 
+/* What this header declares is the API: exported from libbarspace.so, whose
+ * other symbols are hidden (see the Makefile). */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 #define BS_CAP_SRIOV 0x160
 #define BS_CAP_REBAR 0x200
 
@@ -117,6 +123,10 @@ int bs_steps_check(const bs_topo *before, const bs_topo *after,
 
 /* Apply a plan to a topology (what bs_churn does after checking it). */
 int bs_plan_apply(const bs_plan *p, bs_topo *t);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

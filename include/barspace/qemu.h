@@ -22,6 +22,12 @@
 extern "C" {
 #endif
 
+/* What this header declares is the API: exported from libbarspace.so, whose
+ * other symbols are hidden (see the Makefile). */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 /* ------------------------------------------------------------- export */
 
 /* Address of a node on its parent's bus as the exported machine has it:
@@ -223,6 +229,10 @@ typedef struct bs_replay_dev {
 int bs_peer_replay(bs_topo *t, const bs_qtrace *q, int policy,
                    const char *filename, bs_replay_result *res,
                    bs_replay_dev *devs, bs_error *err);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -27,6 +27,12 @@
 extern "C" {
 #endif
 
+/* What this header declares is the API: exported from libbarspace.so, whose
+ * other symbols are hidden (see the Makefile). */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 enum bs_render_format {
     BS_RENDER_TEXT = 0,   /* terminal map, at most `width` columns */
     BS_RENDER_SVG = 1,    /* standalone SVG document */
@@ -88,6 +94,10 @@ typedef struct bs_render_churn {
  * map of every snapshot.  o->format is ignored (always HTML); o may be NULL. */
 int bs_render_churn_report(const bs_render_churn *c, const bs_render_opts *o,
                            char *buf, size_t cap, size_t *len);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

@@ -22,6 +22,12 @@
 extern "C" {
 #endif
 
+/* What this header declares is the API: exported from libbarspace.so, whose
+ * other symbols are hidden (see the Makefile). */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
 #define BS_SNAPSHOT_MAJOR 1
 #define BS_SNAPSHOT_MINOR 0
 /* Largest snapshot bs_snapshot_load reads (bytes). */
@@ -100,6 +106,10 @@ void bs_pending_free(bs_pending_plan *pp);
 int bs_pending_resume(const bs_pending_plan *pp, bs_step **out, int *count);
 int bs_pending_rollback(const bs_pending_plan *pp, bs_step **out, int *count,
                         bs_error *err);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
 
 #ifdef __cplusplus
 }

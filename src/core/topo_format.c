@@ -1,0 +1,177 @@
+/*
+ * Canonical writer of the topology text format.  bs_topo_format describes
+ * the machine, not an assignment: addresses appear only where firmware fixed
+ * them (fixed=), so formatting an assigned topology gives the same text as
+ * formatting it before assignment.  bs_topo_format_assigned adds the
+ * current assignment (at= on BARs, win-io/mem/pref= on bridges), the form
+ * `barspace check` reads.  One spelling per fact (fixed attribute
+ * order, sizes through bs_fmt_size, addresses in hex, 4-space indentation)
+ * makes parse -> format a fixed point.
+ */
+#include "core/internal.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+struct out {
+    char *buf;
+    size_t cap, len;
+    bool assigned; /* also write at= and win-*= (an assigned state) */
+};
+
+static void emit(struct out *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void emit(struct out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *dst = o->len < o->cap ? o->buf + o->len : NULL;
+    size_t room = o->len < o->cap ? o->cap - o->len : 0;
+    int n = vsnprintf(dst, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        o->len += (size_t)n;
+}
+
+static void indent(struct out *o, int depth)
+{
+    for (int i = 1; i < depth; i++)
+        emit(o, "    ");
+}
+
+/* The size a slot was described with, undoing what assignment changes:
+ * a reduced BAR keeps its request in `want`, a VF slot holds the per-VF
+ * size times the VF count. */
+static uint64_t described_size(const struct bs_node *n, int slot)
+{
+    const struct bs_res *r = &n->res[slot];
+    uint64_t s = r->want ? r->want : r->size;
+    if (slot >= BS_SLOT_VF0 && slot < BS_SLOT_VF0 + 6 && n->num_vfs)
+        s /= n->num_vfs;
+    return s;
+}
+
+static void write_res(struct out *o, const struct bs_node *n, int slot)
+{
+    const struct bs_res *r = &n->res[slot];
+    char sb[32];
+    if (!r->size || (r->flags & BS_RF_UPPER))
+        return;
+    uint64_t size = described_size(n, slot);
+    indent(o, n->depth + 1);
+    if (slot == BS_SLOT_ROM) {
+        emit(o, "rom %s", bs_fmt_size(size, sb, sizeof sb));
+    } else {
+        bool vf = slot >= BS_SLOT_VF0;
+        const char *type = (r->flags & BS_RF_IO)      ? "io"
+                           : (r->flags & BS_RF_MEM64) ? "mem64"
+                                                      : "mem32";
+        emit(o, "%s %d %s %s", vf ? "vfbar" : "bar",
+             vf ? slot - BS_SLOT_VF0 : slot, type,
+             bs_fmt_size(size, sb, sizeof sb));
+        if (r->flags & BS_RF_PREF)
+            emit(o, " pref");
+    }
+    if (r->flags & BS_RF_FIXED)
+        emit(o, " fixed=0x%llx", (unsigned long long)r->fixed);
+    else if (o->assigned && (r->flags & BS_RF_ASSIGNED))
+        emit(o, " at=0x%llx", (unsigned long long)r->addr);
+    if (r->rebar) {
+        const char *sep = " rebar=";
+        /* Bits 44 and up would be sizes beyond 2^63: no BAR has them. */
+        for (int b = 0; b < 44; b++) {
+            if (!((r->rebar >> b) & 1))
+                continue;
+            emit(o, "%s%s", sep, bs_fmt_size(BS_MIB << b, sb, sizeof sb));
+            sep = ",";
+        }
+    }
+    emit(o, "\n");
+}
+
+static void write_node(struct out *o, const bs_topo *t, int id)
+{
+    const struct bs_node *n = &t->nodes[id];
+    char sb[32];
+    bool bridge = n->kind == BS_NODE_BRIDGE;
+    indent(o, n->depth);
+    emit(o, "%s %s", bridge ? "bridge" : "device", n->name);
+    if (bridge) {
+        if (n->flags & BS_NF_HOTPLUG)
+            emit(o, " hotplug");
+        static const char *const rk[3] = {"io", "mem", "pref"};
+        for (int i = 0; i < 3; i++)
+            if (n->reserve[i])
+                emit(o, " %s=%s", rk[i],
+                     bs_fmt_size(n->reserve[i], sb, sizeof sb));
+        if (n->flags & BS_NF_PREF32)
+            emit(o, " pref32");
+    } else if (n->flags & BS_NF_PINNED) {
+        emit(o, " pinned");
+    }
+    if (n->slot >= 0)
+        emit(o, " slot=%d", n->slot);
+    if (n->fn >= 0)
+        emit(o, " fn=%d", n->fn);
+    if (n->model[0])
+        emit(o, " model=%s", n->model);
+    if (!bridge && n->num_vfs)
+        emit(o, " vfs=%u", n->num_vfs);
+    for (int i = 0; bridge && o->assigned && i < 3; i++) {
+        static const char *const wk[3] = {"win-io", "win-mem", "win-pref"};
+        const struct bs_res *w = &n->res[BS_SLOT_WIN_IO + i];
+        if ((w->flags & BS_RF_ASSIGNED) && w->size)
+            emit(o, " %s=0x%llx-0x%llx", wk[i], (unsigned long long)w->addr,
+                 (unsigned long long)bs_last(w->addr, w->size));
+    }
+
+    bool body = n->first_child >= 0;
+    for (int s = 0; s < BS_SLOT_WIN_IO && !body; s++)
+        body = n->res[s].size && !(n->res[s].flags & BS_RF_UPPER);
+    if (!body) {
+        emit(o, "\n");
+        return;
+    }
+    emit(o, " {\n");
+    for (int s = BS_SLOT_BAR0; s <= BS_SLOT_ROM; s++)
+        write_res(o, n, s);
+    for (int s = BS_SLOT_VF0; s < BS_SLOT_VF0 + 6; s++)
+        write_res(o, n, s);
+    BS_FOR_CHILDREN(t, id, c)
+        write_node(o, t, c);
+    indent(o, n->depth);
+    emit(o, "}\n");
+}
+
+static size_t format(const bs_topo *t, char *buf, size_t cap, bool assigned)
+{
+    struct out o = {buf, buf ? cap : 0, 0, assigned};
+    if (o.cap)
+        buf[0] = 0;
+    if (t->name[0])
+        emit(&o, "topology %s\n", t->name);
+    for (int i = 0; i < t->nwin; i++) {
+        const struct bs_rootwin *w = &t->win[i];
+        emit(&o, "window %s 0x%llx-0x%llx%s\n",
+             (w->flags & BS_RF_IO) ? "io" : "mem",
+             (unsigned long long)w->base,
+             (unsigned long long)bs_last(w->base, w->size),
+             (w->flags & BS_RF_PREF) ? " pref" : "");
+    }
+    if (t->nnodes > 1)
+        emit(&o, "\n");
+    BS_FOR_CHILDREN(t, 0, c)
+        write_node(&o, t, c);
+    return o.len;
+}
+
+size_t bs_topo_format(const bs_topo *t, char *buf, size_t cap)
+{
+    return format(t, buf, cap, false);
+}
+
+size_t bs_topo_format_assigned(const bs_topo *t, char *buf, size_t cap)
+{
+    return format(t, buf, cap, true);
+}
