@@ -424,8 +424,35 @@ static void test_fixed_unmoved(void)
     bs_topo_free(t);
 }
 
+/* One vocabulary of policy names: every printed name parses back to itself,
+ * aliases land on the same policy, unknown names are refused with the list. */
+static void test_policy_names(void)
+{
+    int p, k;
+    bs_error e = {0};
+    CHECK_EQ(bs_policy_parse("linux", &p, &k, &e), BS_OK);
+    CHECK_EQ(p, BS_POLICY_LINUX);
+    CHECK(k != BS_KERNEL_NEWEST);
+    CHECK_STR(bs_policy_parse("linux", &p, &k, NULL) == BS_OK
+                  ? bs_policy_name(p, k) : NULL,
+              bs_policy_name(BS_POLICY_LINUX, BS_KERNEL_NEWEST));
+    CHECK_EQ(bs_policy_parse("linux-6.1", &p, &k, &e), BS_OK);
+    CHECK_EQ(k, BS_KERNEL_6_1);
+    CHECK_STR(bs_policy_name(p, k), "linux-6.1");
+    int p2, k2;
+    CHECK_EQ(bs_policy_parse("pack", &p, &k, &e), BS_OK);
+    CHECK_EQ(bs_policy_parse("barspace", &p2, &k2, &e), BS_OK);
+    CHECK_EQ(p, BS_POLICY_PACK);
+    CHECK_EQ(p2, p);
+    CHECK_STR(bs_policy_name(p, k), "barspace");
+    CHECK_EQ(bs_policy_parse("linux-2.4", &p, &k, &e), BS_EINVAL);
+    CHECK(strstr(e.msg, "linux-2.4") && strstr(e.msg, "barspace"));
+    CHECK_EQ(bs_policy_parse(NULL, &p, &k, NULL), BS_EINVAL);
+}
+
 int main(void)
 {
+    test_policy_names();
     test_seed_gpus();
     test_linux_fails_pack_succeeds();
     test_pack_shortfall();

@@ -203,8 +203,13 @@ int bs_topo_set_bar(bs_topo *t, int node, int slot, unsigned flags,
 
 enum bs_policy { BS_POLICY_LINUX = 0, BS_POLICY_PACK = 1 };
 
+/* Linux versions the linux policy can model, as MAJOR * 100 + MINOR.
+ * BS_KERNEL_NEWEST (0) stands for the newest modelled one. */
+enum bs_kernel { BS_KERNEL_NEWEST = 0, BS_KERNEL_6_1 = 601 };
+
 typedef struct bs_assign_opts {
     int policy;            /* enum bs_policy */
+    int kernel;            /* linux: enum bs_kernel (0: the newest modelled) */
     int realloc;           /* linux: pci=realloc: 1 on, -1 off, 0 auto (on
                               when SR-IOV VF BARs exist, as Linux does) */
     uint64_t hp_io;        /* linux: pci=hpiosize (default 256) */
@@ -214,6 +219,15 @@ typedef struct bs_assign_opts {
 } bs_assign_opts;
 
 void bs_assign_opts_init(bs_assign_opts *o, int policy);
+
+/* The one vocabulary of policy names, for every command and caller:
+ * "linux" (the newest modelled kernel), "linux-X.Y" (one modelled kernel),
+ * "barspace" (barspace's own policy; "pack" is its older name).  Sets
+ * *policy (enum bs_policy) and *kernel (enum bs_kernel); BS_EINVAL for an
+ * unknown name, with the accepted names in err. */
+int bs_policy_parse(const char *name, int *policy, int *kernel, bs_error *err);
+/* The canonical name of a policy and kernel ("linux-6.1", "barspace"). */
+const char *bs_policy_name(int policy, int kernel);
 
 /* Assign every unassigned resource.  Returns BS_OK when all were placed,
  * BS_ENOSPC when some failed (see bs_topo_failure), other codes on error. */

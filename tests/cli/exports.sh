@@ -14,8 +14,12 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 if make -s --no-print-directory BUILD="$BUILD" "$BUILD/libbarspace.so" >"$T/log" 2>&1; then ok
 else bad "building $BUILD/libbarspace.so"; cat "$T/log"; fi
 nm -D --defined-only "$BUILD/libbarspace.so" | awk '{print $3}' | sort -u >"$T/exported"
-grep -ohE '\bbs_[a-z0-9_]+[[:space:]]*\(' include/barspace/*.h |
-    sed 's/[[:space:](]//g' | sort -u >"$T/declared"
+# Declarations as the compiler sees them (comments gone): names followed by
+# an opening parenthesis are functions.
+for h in include/barspace/*.h; do echo "#include \"${h#include/}\""; done >"$T/all.c"
+${CC:-cc} -E -Iinclude "$T/all.c" | grep -v '^#' |
+    grep -oE '\bbs_[a-z0-9_]+[[:space:]]*\(' | sed 's/[[:space:](]//g' |
+    sort -u >"$T/declared"
 n=$(wc -l <"$T/exported")
 if [ "$n" -gt 50 ]; then ok; else bad "only $n symbols exported"; fi
 extra=$(comm -23 "$T/exported" "$T/declared")
