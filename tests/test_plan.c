@@ -407,6 +407,52 @@ static void plan_line(bs_churn *c, const char *line, int want_rc, int *moved)
     free(ev);
 }
 
+
+/* Issue regressions: a window two bridges down grows (both bridges' windows
+ * grow, the neighbour on the root bus moves); 32-bit BARs move to make room
+ * for a 64-bit one in a non-prefetchable window. */
+static void wrong_answers(void)
+{
+    bs_churn_opts o;
+    bs_churn_opts_init(&o, BS_PLACE_BARSPACE);
+    o.reduce = 0;
+    char txt[2048];
+    int len = snprintf(txt, sizeof txt, "window mem 0xc0000000-0xfebfffff\n"
+                                        "window mem 0x100000000000+16T\n");
+    for (int i = 0; i < 3; i++)
+        len += snprintf(txt + len, sizeof txt - (size_t)len,
+                        "bridge rp%d hotplug {\n  bridge sw%d {\n"
+                        "    device d%d {\n      bar 1 mem64 256M pref\n"
+                        "    }\n  }\n}\n", i, i, i);
+    int moved = -1;
+    const char *at[] = {"add n at rp1 bar0=pref64:256M\n",
+                        "add n at sw1 bar0=pref64:256M\n"};
+    for (int i = 0; i < 2; i++) {
+        bs_churn *c = from_text(txt, &o);
+        CHECK(c != NULL);
+        if (!c)
+            continue;
+        plan_line(c, at[i], BS_OK, &moved);
+        CHECK_EQ(moved, 1);
+        bs_churn_free(c);
+    }
+    const char *p = "window mem 0xc0000000+512K\n"
+                    "device a {\n  bar 0 mem32 128K\n}\n"
+                    "device b {\n  bar 0 mem64 64K\n}\n"
+                    "device p pinned {\n  bar 0 mem32 64K fixed=0xc0070000\n}\n";
+    const char *add[] = {"add n at host bar0=mem32:256K\n",
+                         "add n at host bar0=mem64:256K\n"};
+    for (int i = 0; i < 2; i++) {
+        bs_churn *c = from_text(p, &o);
+        CHECK(c != NULL);
+        if (!c)
+            continue;
+        plan_line(c, add[i], BS_OK, &moved);
+        CHECK_EQ(moved, 2);
+        bs_churn_free(c);
+    }
+}
+
 static void adversarial(void)
 {
     bs_churn_opts o;
@@ -576,6 +622,7 @@ int main(void)
 {
     optimality();
     adversarial();
+    wrong_answers();
     checker_rejects();
     CHECK(replayed > 50);
     printf("config-space emulation: %d plans replayed, %d writes, no decode "

@@ -29,6 +29,7 @@ struct bs_ritem {
  * 32-bit-only items first, then descending alignment and size, then tree
  * order for determinism. */
 int bs_ritem_cmp(const void *a, const void *b);
+int bs_ritem_cmp_align(const void *a, const void *b);
 
 struct bs_churn {
     bs_topo *t;

@@ -34,6 +34,16 @@ int bs_ritem_cmp(const void *a, const void *b)
     return x->slot - y->slot;
 }
 
+/* Largest alignment first, whatever the width: the order for which first
+ * fit in one window is exact (the planner's second try, see plan.c). */
+int bs_ritem_cmp_align(const void *a, const void *b)
+{
+    const struct bs_ritem *x = a, *y = b;
+    if (x->align != y->align)
+        return x->align > y->align ? -1 : 1;
+    return bs_ritem_cmp(a, b);
+}
+
 /* Is [a, a+size) entirely free in s?  Probed with reserve + release. */
 static bool range_free(bs_space *s, uint64_t a, uint64_t size)
 {

@@ -211,6 +211,64 @@ struct block {
     bool on;
 };
 
+/* Place P->work[0..nw) in order, each at the lowest fitting address of its
+ * first window that takes it.  Returns how many were placed (and stay
+ * reserved): nw on success. */
+static int place_work(struct pctx *P, int nw)
+{
+    int placed = 0;
+    for (; placed < nw; placed++) {
+        struct bs_ritem *w = &P->work[placed];
+        bs_space *s[BS_MAX_ROOT_WINDOWS * 2];
+        int win[BS_MAX_ROOT_WINDOWS * 2];
+        uint64_t lo[BS_MAX_ROOT_WINDOWS * 2], hi[BS_MAX_ROOT_WINDOWS * 2];
+        int n = bs_churn_windows(P->c, P->bus, w->flags, s, win, lo, hi,
+                                 BS_MAX_ROOT_WINDOWS * 2);
+        bool done = false;
+        for (int k = 0; k < n && !done; k++) {
+            uint64_t a;
+            /* Keep a moving window's phase: take an aligned block that
+             * also covers the phase, then keep only the window's part. */
+            if (bs_space_alloc(s[k], w->size + w->phase, w->align, lo[k],
+                               hi[k], &a) != BS_OK)
+                continue;
+            if (w->phase) {
+                bs_space_release(s[k], a, w->size + w->phase);
+                bs_space_reserve(s[k], a + w->phase, w->size);
+            }
+            w->addr = a + w->phase;
+            w->win = win[k];
+            done = true;
+        }
+        if (!done)
+            break;
+    }
+    return placed;
+}
+
+static void release_work(struct pctx *P, int placed)
+{
+    for (int i = 0; i < placed; i++)
+        bs_space_release(bs_churn_space(P->c, P->bus, P->work[i].win),
+                         P->work[i].addr, P->work[i].size);
+}
+
+/* Does the 32-bit-first order put a 32-bit-only item before a 64-bit one
+ * of larger alignment (so that the alignment order differs)? */
+static bool mixed_widths(const struct bs_ritem *w, int n)
+{
+    uint64_t min32 = UINT64_MAX, max64w = 0;
+    for (int i = 0; i < n; i++) {
+        if (w[i].flags & BS_RF_IO)
+            continue;
+        if (w[i].flags & BS_RF_MEM64)
+            max64w = max64(max64w, w[i].align);
+        else if (w[i].align < min32)
+            min32 = w[i].align;
+    }
+    return min32 != UINT64_MAX && max64w > min32;
+}
+
 /* Can the subject's items and the items of units M all be placed, with M's
  * old ranges free and block blk taken by req[0] (when blk->on)?  Leaves the
  * spaces as they were; on success P->best holds the placement. */
@@ -255,34 +313,16 @@ static bool try_set(struct pctx *P, const int *M, int m, const struct block *blk
             }
         }
         qsort(P->work, (size_t)nw, sizeof *P->work, bs_ritem_cmp);
-        for (; placed < nw; placed++) {
-            struct bs_ritem *w = &P->work[placed];
-            bs_space *s[BS_MAX_ROOT_WINDOWS * 2];
-            int win[BS_MAX_ROOT_WINDOWS * 2];
-            uint64_t lo[BS_MAX_ROOT_WINDOWS * 2], hi[BS_MAX_ROOT_WINDOWS * 2];
-            int n = bs_churn_windows(c, P->bus, w->flags, s, win, lo, hi,
-                                     BS_MAX_ROOT_WINDOWS * 2);
-            bool done = false;
-            for (int k = 0; k < n && !done; k++) {
-                uint64_t a;
-                /* Keep a moving window's phase: take an aligned block that
-                 * also covers the phase, then keep only the window's part. */
-                if (bs_space_alloc(s[k], w->size + w->phase, w->align, lo[k],
-                                   hi[k], &a) != BS_OK)
-                    continue;
-                if (w->phase) {
-                    bs_space_release(s[k], a, w->size + w->phase);
-                    bs_space_reserve(s[k], a + w->phase, w->size);
-                }
-                w->addr = a + w->phase;
-                w->win = win[k];
-                done = true;
-            }
-            if (!done) {
-                ok = false;
-                break;
-            }
+        placed = place_work(P, nw);
+        if (placed < nw && mixed_widths(P->work, nw)) {
+            /* 32-bit-only items first kept a 64-bit item of larger
+             * alignment from the block they took; in one window, largest
+             * alignment first is the order for which first fit is exact. */
+            release_work(P, placed);
+            qsort(P->work, (size_t)nw, sizeof *P->work, bs_ritem_cmp_align);
+            placed = place_work(P, nw);
         }
+        ok = placed == nw;
     }
     if (ok) {
         P->nbest = 0;
@@ -295,9 +335,7 @@ static bool try_set(struct pctx *P, const int *M, int m, const struct block *blk
         memcpy(P->best + P->nbest, P->work, sizeof *P->work * (size_t)nw);
         P->nbest += nw;
     }
-    for (int i = 0; i < placed; i++)
-        bs_space_release(bs_churn_space(c, P->bus, P->work[i].win),
-                         P->work[i].addr, P->work[i].size);
+    release_work(P, placed);
     if (blk_taken)
         bs_space_release(bsp, blk->addr, blk->size);
     for (int i = 0; i < ntaken; i++)
@@ -714,7 +752,6 @@ static int plan_grow(bs_churn *c, int bus, struct bs_ritem *it, int n,
     bs_topo *t = c->t;
     if (bus == 0 || !n || n > BS_NSLOTS)
         return BS_ENOSPC;
-    int parent = t->nodes[bus].parent;
     struct bs_ritem sorted[BS_NSLOTS];
     memcpy(sorted, it, sizeof *it * (size_t)n);
     qsort(sorted, (size_t)n, sizeof *sorted, bs_ritem_cmp);
@@ -787,65 +824,98 @@ static int plan_grow(bs_churn *c, int bus, struct bs_ritem *it, int n,
     }
     if (!nsize[0] && !nsize[1] && !nsize[2])
         return BS_ENOSPC; /* fits without growing: not this planner's job */
-    struct pctx P;
-    rc = ctx_init(&P, c, parent, -1, NULL, 0);
-    if (rc) {
-        ctx_free(&P);
-        return rc;
-    }
-    /* Units in the way on the parent bus; the extensions are kept free. */
-    int M[256], m = 0;
-    bool ok = true;
-    for (int q = 0; q < 3; q++) {
-        if (!nsize[q])
-            continue;
-        const struct bs_res *w = &t->nodes[bus].res[BS_SLOT_WIN_IO + q];
-        uint64_t ext = w->addr + w->size, extsz = nsize[q] - w->size;
-        P.extra[P.nextra].win = w->win;
-        P.extra[P.nextra].addr = ext;
-        P.extra[P.nextra].size = extsz;
-        P.nextra++;
-        for (int j = 0; j < P.nui && ok; j++) {
-            const struct uitem *x = &P.ui[j];
-            if (x->win != w->win || x->node == bus)
+    /* Level by level: the windows of `cur` grow to nsize; their extensions
+     * are kept free on the parent bus, moving the units in the way.  When
+     * an extension runs past the parent bridge's own window, that window
+     * grows too, on the next level up (only when moves are allowed: Linux
+     * regrows the hot-plug bridge's windows alone). */
+    int cur = bus;
+    rc = BS_OK;
+    while (!rc) {
+        int par = t->nodes[cur].parent;
+        uint64_t psize[3] = {0, 0, 0};
+        struct pctx P;
+        rc = ctx_init(&P, c, par, -1, NULL, 0);
+        int M[256], m = 0;
+        bool ok = !rc;
+        for (int q = 0; q < 3 && ok; q++) {
+            if (!nsize[q])
                 continue;
-            if (x->addr > bs_last(ext, extsz) || bs_last(x->addr, x->size) < ext)
-                continue;
-            if (!moves || !P.u[x->unit].movable || m >= 256) {
-                ok = false;
-                break;
+            const struct bs_res *w = &t->nodes[cur].res[BS_SLOT_WIN_IO + q];
+            uint64_t ext = w->addr + w->size, extsz = nsize[q] - w->size;
+            uint64_t end = bs_last(ext, extsz);
+            if (par) {
+                const struct bs_res *pw = &t->nodes[par].res[w->win];
+                uint64_t pend = bs_last(pw->addr, pw->size);
+                if (end > pend) {
+                    uint64_t gran = w->win == BS_SLOT_WIN_IO ? 4096 : BS_MIB;
+                    uint64_t ns = bs_align_up(end - pw->addr + 1, gran);
+                    uint32_t wf = bs_window_flags(t, par, w->win);
+                    if (!moves || (pw->flags & BS_RF_FIXED) ||
+                        !(pw->flags & BS_RF_ASSIGNED) || ns < pw->size ||
+                        bs_last(pw->addr, ns) < pw->addr ||
+                        (!(wf & (BS_RF_MEM64 | BS_RF_IO)) &&
+                         bs_last(pw->addr, ns) >= BS_4G)) {
+                        ok = false;
+                        break;
+                    }
+                    psize[w->win - BS_SLOT_WIN_IO] =
+                        max64(psize[w->win - BS_SLOT_WIN_IO], ns);
+                    if (ext > pend)
+                        continue; /* wholly beyond: nothing of par there */
+                    extsz = pend - ext + 1;
+                }
             }
-            bool dup = false;
-            for (int k = 0; k < m; k++)
-                dup |= M[k] == x->unit;
-            if (!dup)
-                M[m++] = x->unit;
+            P.extra[P.nextra].win = w->win;
+            P.extra[P.nextra].addr = ext;
+            P.extra[P.nextra].size = extsz;
+            P.nextra++;
+            for (int j = 0; j < P.nui && ok; j++) {
+                const struct uitem *x = &P.ui[j];
+                if (x->win != w->win || x->node == cur)
+                    continue;
+                if (x->addr > bs_last(ext, extsz) ||
+                    bs_last(x->addr, x->size) < ext)
+                    continue;
+                if (!moves || !P.u[x->unit].movable || m >= 256) {
+                    ok = false;
+                    break;
+                }
+                bool dup = false;
+                for (int k = 0; k < m; k++)
+                    dup |= M[k] == x->unit;
+                if (!dup)
+                    M[m++] = x->unit;
+            }
         }
-    }
-    rc = BS_ENOSPC;
-    if (ok && try_set(&P, M, m, NULL)) {
-        rc = emit(&P, out, subject, resize);
+        if (!rc)
+            rc = ok && try_set(&P, M, m, NULL) ? emit(&P, out, subject, resize)
+                                               : BS_ENOSPC;
         for (int q = 0; q < 3 && !rc; q++) {
             if (!nsize[q])
                 continue;
-            const struct bs_res *w = &t->nodes[bus].res[BS_SLOT_WIN_IO + q];
-            bs_plan_item wi = {BS_PLAN_WINDOW, bus, BS_SLOT_WIN_IO + q, w->addr,
+            const struct bs_res *w = &t->nodes[cur].res[BS_SLOT_WIN_IO + q];
+            bs_plan_item wi = {BS_PLAN_WINDOW, cur, BS_SLOT_WIN_IO + q, w->addr,
                                w->size, w->addr, nsize[q], w->win};
             rc = bs_plan_push(out, &wi);
             out->windows++;
         }
-        /* Items that fit without growth went to their window directly in
-         * the temporary space: same addresses. */
-        for (int i = 0; i < n && !rc; i++) {
-            bs_plan_item pi = {resize ? BS_PLAN_RESIZE : BS_PLAN_NEW,
-                               sorted[i].node, sorted[i].slot, 0, 0,
-                               sorted[i].addr, sorted[i].size, sorted[i].win};
-            rc = bs_plan_push(out, &pi);
-        }
-        out->subject = subject;
-        out->optimal = 0;
+        ctx_free(&P);
+        if (!psize[0] && !psize[1] && !psize[2])
+            break;
+        cur = par;
+        memcpy(nsize, psize, sizeof nsize);
     }
-    ctx_free(&P);
+    /* Items that fit without growth went to their window directly in the
+     * temporary space: same addresses. */
+    for (int i = 0; i < n && !rc; i++) {
+        bs_plan_item pi = {resize ? BS_PLAN_RESIZE : BS_PLAN_NEW,
+                           sorted[i].node, sorted[i].slot, 0, 0,
+                           sorted[i].addr, sorted[i].size, sorted[i].win};
+        rc = bs_plan_push(out, &pi);
+    }
+    out->subject = subject;
+    out->optimal = 0;
     return rc;
 }
 

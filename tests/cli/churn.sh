@@ -84,6 +84,13 @@ expect_grep '"valid":true' "$tmp/out" "plan json"
 "$BARSPACE" plan "$tmp/p.topo" --add 'n at host bar0=mem64:256K' --policy linux > "$tmp/out" 2>&1
 expect_rc 1 $? "linux never moves"
 
+# The README's example as shipped: 32-bit BARs move for a 64-bit one too.
+for k in mem32 mem64; do
+    "$BARSPACE" plan examples/pinned-plan.topo --add "n at host bar0=$k:256K" > "$tmp/out" 2>&1
+    expect_rc 0 $? "pinned-plan $k"
+    expect_grep "2 device(s) moved, 192K moved, proven optimal" "$tmp/out" "pinned-plan $k summary"
+done
+
 # generated workloads, reproducible through written traces
 "$BARSPACE" churn --generate nvme:count=8,window=1M --events 300 --seed 5 \
     --summary --verify --write-trace "$tmp/g.trace" --write-topo "$tmp/g.topo" > "$tmp/a" 2>&1
