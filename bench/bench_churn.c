@@ -15,6 +15,7 @@
 #include "barspace/plan.h"
 
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -39,8 +40,17 @@ struct result {
     double secs;
 };
 
+static int run_fifo(const char *spec, int policy, int moves, int explain,
+                    int fifo, int nev, struct result *R);
+
 static int run(const char *spec, int policy, int moves, int explain, int nev,
                struct result *R)
+{
+    return run_fifo(spec, policy, moves, explain, 1, nev, R);
+}
+
+static int run_fifo(const char *spec, int policy, int moves, int explain,
+                    int fifo, int nev, struct result *R)
 {
     memset(R, 0, sizeof *R);
     bs_churn_gen *g = NULL;
@@ -51,6 +61,7 @@ static int run(const char *spec, int policy, int moves, int explain, int nev,
     bs_churn_opts_init(&o, policy);
     o.moves = moves;
     o.explain = explain;
+    o.fifo = fifo;
     bs_churn *c = NULL;
     if (bs_churn_new(bs_churn_gen_topo(g), &o, &c, &e)) {
         bs_churn_gen_free(g);
@@ -239,6 +250,32 @@ int main(int argc, char **argv)
            "counted).  barspace placements at a reduced Resizable BAR size:");
     for (int s = 0; s < 4; s++)
         printf(" %s %d%s", specs[s], reduced[s], s < 3 ? "," : ".\n");
+
+    /* An overloaded window: 4096 controllers asking for about twice what
+     * 300M holds.  The cost per event must not grow with the events, and
+     * moves must not place fewer devices than no moves. */
+    static const char *const over = "nvme:count=4096,window=300M";
+    printf("\nOverloaded window (%s, seed 1): placements and events/s at 20k "
+           "and 80k events; barspace without the oversubscription rule "
+           "(bs_churn_opts.fifo = 0) is the previous behaviour, in this run:\n\n"
+           "| policy | placements 20k | failed 20k | events/s 20k | "
+           "placements 80k | failed 80k | events/s 80k | time growth "
+           "exponent |\n|---|--:|--:|--:|--:|--:|--:|--:|\n", over);
+    static const char *const oname[] = {"linux", "barspace, no moves",
+                                        "barspace, fifo = 0", "barspace"};
+    for (int p = 0; p < 4; p++) {
+        struct result A, B;
+        int pol = p == 0 ? BS_PLACE_LINUX : BS_PLACE_BARSPACE;
+        if (run_fifo(over, pol, p >= 2, 1, p == 3, 20000, &A) ||
+            run_fifo(over, pol, p >= 2, 1, p == 3, 80000, &B)) {
+            printf("| %s | error |\n", oname[p]);
+            continue;
+        }
+        printf("| %s | %d | %d | %.0f | %d | %d | %.0f | %.2f |\n", oname[p],
+               A.placements - A.failed, A.failed, 20000 / A.secs,
+               B.placements - B.failed, B.failed, 80000 / B.secs,
+               log(B.secs / A.secs) / log(4.0));
+    }
 
     printf("\nPlanner on a fragmented host bus, 256K hot-add, large-instance "
            "mode:\n\n| devices | plan time | moved | bytes moved |\n"

@@ -83,6 +83,13 @@ typedef struct bs_churn_opts {
                                 have placed it (bs_event_result.feasible).
                                 Default 1; 0 leaves feasible at -1 and saves
                                 the planner's time on every failure */
+    int fifo;                /* barspace: no relocation plan while another
+                                device on the slot's bus is still unplaced
+                                (failed, not removed): an oversubscribed
+                                window is served like moves = 0, so moves
+                                never trade later placements for this one
+                                and planning stays off the hot path.
+                                Default 1 */
 } bs_churn_opts;
 
 void bs_churn_opts_init(bs_churn_opts *o, int policy);

@@ -36,6 +36,7 @@ void bs_churn_opts_init(bs_churn_opts *o, int policy)
     o->map_ps_per_byte = 7;
     o->quiesce_ns = 100000;
     o->explain = 1;
+    o->fifo = 1;
 }
 
 uint32_t bs_churn_rflags(const bs_topo *t, int n, int k)
@@ -584,6 +585,41 @@ static int run_plan(bs_churn *c, bs_plan *p, bs_event_result *res)
     return BS_OK;
 }
 
+/* Is bus b oversubscribed: are there devices on it that are present without
+ * their BARs (their placement failed and they were not removed), and do they
+ * and the subject ask for more than the free space of the bus's windows? */
+static bool bus_oversubscribed(bs_churn *c, int bus, int subject,
+                               const struct bs_ritem *it, int n)
+{
+    uint64_t want = 0, free = 0;
+    bool others = false;
+    for (int i = 0; i < n; i++)
+        want += it[i].size;
+    BS_FOR_CHILDREN(c->t, bus, ch) {
+        if (ch == subject || !c->present[ch])
+            continue;
+        for (int k = 0; k < BS_SLOT_WIN_IO; k++) {
+            const struct bs_res *r = &c->t->nodes[ch].res[k];
+            if (!(r->flags & BS_RF_FAILED))
+                continue;
+            others = true;
+            if (__builtin_add_overflow(want, r->size, &want))
+                return true;
+        }
+    }
+    if (!others)
+        return false;
+    int nw = bus ? 3 : c->t->nwin;
+    for (int w = 0; w < nw; w++) {
+        bs_space *s = bs_churn_space(c, bus, bus ? BS_SLOT_WIN_IO + w : w);
+        bs_space_stats st;
+        bs_space_get_stats(s, &st);
+        if (__builtin_add_overflow(free, st.free_bytes, &free))
+            return false;
+    }
+    return want > free;
+}
+
 /* Place the items of the subject on bus `bus` following the policy. */
 static int place_subject(bs_churn *c, int bus, int subject, struct bs_ritem *it,
                          int n, bs_event_result *res)
@@ -615,7 +651,9 @@ static int place_subject(bs_churn *c, int bus, int subject, struct bs_ritem *it,
             return BS_OK;
         }
     }
-    if (pol == BS_PLACE_LINUX || !c->o.moves) {
+    bool waits = pol == BS_PLACE_BARSPACE && c->o.moves && c->o.fifo &&
+                 bus_oversubscribed(c, bus, subject, it, n);
+    if (pol == BS_PLACE_LINUX || !c->o.moves || waits) {
         /* Would moving have helped?  Asked only to report it. */
         res->feasible = -1;
         if (c->o.explain) {
@@ -640,8 +678,10 @@ static int place_subject(bs_churn *c, int bus, int subject, struct bs_ritem *it,
             }
         }
         mark_failed(c, it, n);
-        res_set(res, BS_OUT_FAILED, "no space in the slot's window%s",
-                res->feasible == 1 ? " (a plan with moves exists)" : "");
+        res_set(res, BS_OUT_FAILED, "no space in the slot's window%s%s",
+                res->feasible == 1 ? " (a plan with moves exists)" : "",
+                waits ? "; bus oversubscribed by unplaced devices: no moves"
+                      : "");
         return BS_OK;
     }
     bs_plan *p = c->last;

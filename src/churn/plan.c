@@ -712,6 +712,43 @@ out:
     return rc;
 }
 
+/* Moving units never creates free space: the subject's items need at least
+ * their size free in the windows they may use, each alone and all together.
+ * An O(free extents) test that settles most failures on a full window
+ * before any placement is tried. */
+static bool enough_free(bs_churn *c, int bus, const struct bs_ritem *it, int n)
+{
+    enum { CAP = BS_MAX_ROOT_WINDOWS * 2 };
+    int ids[CAP], nid = 0;
+    uint64_t fr[CAP], need = 0, all = 0;
+    for (int i = 0; i < n; i++) {
+        bs_space *s[CAP];
+        int win[CAP];
+        uint64_t lo[CAP], hi[CAP], mine = 0;
+        int nw = bs_churn_windows(c, bus, it[i].flags, s, win, lo, hi, CAP);
+        for (int k = 0; k < nw; k++) {
+            int j = 0;
+            while (j < nid && ids[j] != win[k])
+                j++;
+            if (j == nid) {
+                bs_space_stats st;
+                bs_space_get_stats(s[k], &st);
+                ids[nid] = win[k];
+                fr[nid++] = st.free_bytes;
+                if (__builtin_add_overflow(all, st.free_bytes, &all))
+                    all = UINT64_MAX;
+            }
+            if (__builtin_add_overflow(mine, fr[j], &mine))
+                mine = UINT64_MAX;
+        }
+        if (mine < it[i].size)
+            return false;
+        if (__builtin_add_overflow(need, it[i].size, &need))
+            return false;
+    }
+    return need <= all;
+}
+
 /* Plan on bus b only (no window growth). */
 static int plan_bus(bs_churn *c, int bus, struct bs_ritem *it, int n,
                     int subject, bool resize, bs_plan *out, bool *none)
@@ -724,6 +761,11 @@ static int plan_bus(bs_churn *c, int bus, struct bs_ritem *it, int n,
     }
     bool found = false, optimal = false;
     *none = false;
+    if (!enough_free(c, bus, it, n)) {
+        *none = true;
+        ctx_free(&P);
+        return BS_ENOSPC;
+    }
     if (P.nmov <= c->o.exact_limit && P.nmov < 64) {
         int M[64], m = 0;
         rc = plan_exact(&P, M, &m, &found);
