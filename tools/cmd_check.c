@@ -13,7 +13,8 @@ static const char usage_text[] =
     "from their siblings; no two BARs overlapping; fixed BARs at their\n"
     "firmware address; with --before, pinned devices unmoved.\n"
     "\n"
-    "exit: 0 valid, 1 violations found, 2 bad input\n"
+    "exit: 0 valid, 1 violations found, 2 bad input (also: FILE has no\n"
+    "      addresses, or EARLIER is another machine)\n"
     "\n"
     "examples:\n"
     "  barspace assign examples/switch-nested.topo -o /tmp/a.topo\n"
@@ -63,6 +64,19 @@ int cmd_check(int argc, char **argv)
         return EXIT_BADINPUT;
     if (before_file && !(b = cli_load_topo(before_file))) {
         bs_topo_free(t);
+        return EXIT_BADINPUT;
+    }
+    int total, none = !bs_topo_assigned_count(t, &total) && total;
+    bs_error e = {0};
+    if (none || (b && bs_topo_same_machine(t, b, BS_SAME_DEVICES, &e))) {
+        if (none)
+            fprintf(stderr, "barspace: %s: nothing assigned (%d resources "
+                    "without an address): nothing to check\n", file, total);
+        else
+            fprintf(stderr, "barspace: %s: --before %s: %s\n", file,
+                    before_file, e.msg);
+        bs_topo_free(t);
+        bs_topo_free(b);
         return EXIT_BADINPUT;
     }
     enum { CAP = 256 };

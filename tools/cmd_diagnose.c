@@ -135,7 +135,10 @@ int cmd_diagnose(int argc, char **argv)
     free(files);
     bs_diag *d = NULL;
     bs_error e = {0};
-    if (bs_diagnose(t, machine, &d, &e)) {
+    int bare = im ? 0 : bs_diagnose_assign_bare(t, &e);
+    const char *bare_note = "the file has no addresses: assigned by the linux "
+                            "model, then diagnosed";
+    if (bare < 0 || bs_diagnose(t, machine, &d, &e)) {
         cli_print_error(&e);
         bs_topo_free(t);
         bs_import_free(im);
@@ -184,8 +187,10 @@ int cmd_diagnose(int argc, char **argv)
             putchar('}');
         }
         printf("],\"notes\":[");
+        if (bare > 0)
+            cli_json_str(stdout, bare_note);
         for (int i = 0; im && i < bs_import_note_count(im); i++) {
-            if (i)
+            if (i || bare > 0)
                 putchar(',');
             cli_json_str(stdout, bs_import_note(im, i));
         }
@@ -194,6 +199,8 @@ int cmd_diagnose(int argc, char **argv)
         printf("machine: %d function(s), %d root window(s)%s\n",
                bs_topo_node_count(t) - 1, s.root_windows,
                s.vm ? ", a QEMU VM" : "");
+        if (bare > 0)
+            printf("note: %s\n", bare_note);
         for (int i = 0; im && i < bs_import_note_count(im); i++)
             printf("note: %s\n", bs_import_note(im, i));
         printf("\ntree:\n");
@@ -243,5 +250,5 @@ int cmd_diagnose(int argc, char **argv)
     bs_diag_free(d);
     bs_topo_free(t);
     bs_import_free(im);
-    return nfail ? EXIT_FAILED : EXIT_OK;
+    return nfail || s.violations ? EXIT_FAILED : EXIT_OK;
 }

@@ -286,6 +286,12 @@ int cmd_map(int argc, char **argv)
         if (prepare(after, has_addresses(after) ? NULL : policy))
             goto out;
     }
+    bs_error same = {0};
+    if (after && bs_topo_same_machine(before, after, BS_SAME_BRIDGES, &same)) {
+        fprintf(stderr, "barspace map: %s --after %s: %s\n", file,
+                after_file ? after_file : "-", same.msg);
+        goto out;
+    }
 
     bs_render_opts o;
     char sub[160];

@@ -260,6 +260,21 @@ typedef struct bs_window_usage {
 int bs_window_usage_get(const bs_topo *t, int node, int win,
                         bs_window_usage *out);
 
+/* Resources that carry an address an assignment gave them; *total
+ * (optional) receives how many need one (firmware-fixed ones do not).
+ * 0 of a non-zero total: a machine description that was never assigned. */
+int bs_topo_assigned_count(const bs_topo *t, int *total);
+
+/* Do a and b describe the same machine?  BS_SAME_DEVICES: the same root
+ * windows, the same nodes in the same order with the same BARs (requested
+ * sizes and kinds), as two assignments of one file.  BS_SAME_BRIDGES: the
+ * same root windows and bridges, devices may differ (a later state after
+ * hot-plug) but at least one device is common.  BS_OK, or BS_EINVAL with the
+ * first difference in err. */
+enum { BS_SAME_DEVICES = 0, BS_SAME_BRIDGES = 1 };
+int bs_topo_same_machine(const bs_topo *a, const bs_topo *b, int how,
+                         bs_error *err);
+
 /* -------------------------------------------------------------- checker */
 
 enum bs_violation_code {

@@ -93,6 +93,12 @@ enum {
 
 /* Diagnose `t` (not modified).  `machine` is BS_DIAG_AUTO/VM/METAL. */
 int bs_diagnose(const bs_topo *t, int machine, bs_diag **out, bs_error *err);
+/* A machine description without addresses (a .topo never assigned) has
+ * nothing to diagnose: assign it as Linux would (the linux policy, the
+ * newest modelled kernel), so that bs_diagnose explains what Linux would
+ * fail.  Returns 1 when it assigned, 0 when t already had addresses or
+ * recorded failures (an imported machine), or a negative BS_E* code. */
+int bs_diagnose_assign_bare(bs_topo *t, bs_error *err);
 void bs_diag_free(bs_diag *d);
 
 void bs_diag_get_summary(const bs_diag *d, bs_diag_summary *out);

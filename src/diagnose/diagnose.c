@@ -913,3 +913,14 @@ int bs_diag_remedy_get(const bs_diag *d, int i, bs_remedy *out)
     *out = d->rem[i];
     return BS_OK;
 }
+
+int bs_diagnose_assign_bare(bs_topo *t, bs_error *err)
+{
+    int total;
+    if (bs_topo_assigned_count(t, &total) || !total || bs_topo_failure_count(t))
+        return 0;
+    bs_assign_opts o;
+    bs_assign_opts_init(&o, BS_POLICY_LINUX);
+    int rc = bs_assign(t, &o, err);
+    return rc == BS_OK || rc == BS_ENOSPC ? 1 : rc;
+}

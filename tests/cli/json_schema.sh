@@ -54,7 +54,7 @@ run assign assign examples/small-window.topo
 run assign assign examples/switch-nested.topo --policy pack
 run assign assign examples/sriov.topo
 run check check "$tmp/a.topo"
-run check check $seed
+run check check "$tmp/a.topo" --before $seed
 run format format examples/switch-nested.topo
 run qemu-args qemu-args tests/data/peer/sb-base.topo
 run compare compare tests/data/peer/sb-base.out --topology tests/data/peer/sb-base.topo

@@ -1,0 +1,69 @@
+#!/bin/sh
+# Verdicts on inputs a command did not evaluate: check on a file without
+# addresses or against another machine, diagnose on a plain .topo and on
+# overlapping addresses (the same exit as check), map --after of an
+# unrelated machine.
+BARSPACE=${BARSPACE:-build/barspace}
+pass=0
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ok() { pass=$((pass + 1)); }
+no() { fail=$((fail + 1)); echo "FAIL: $*"; }
+expect_rc() { if [ "$1" -eq "$2" ]; then ok; else no "$3: exit $2, want $1"; fi; }
+expect_grep() { if grep -q -- "$1" "$2"; then ok; else no "$3: no '$1' in: $(head -c 600 "$2")"; fi; }
+expect_nogrep() { if grep -q -- "$1" "$2"; then no "$3: '$1' in: $(head -c 600 "$2")"; else ok; fi; }
+
+# check: a machine description has nothing to check.
+"$BARSPACE" check examples/small-window.topo > "$tmp/out" 2>&1
+expect_rc 2 $? "check without addresses"
+expect_grep "nothing assigned (13 resources without an address)" "$tmp/out" "check says so"
+expect_nogrep "valid" "$tmp/out" "check without addresses is not valid"
+
+# check --before: the same machine only.
+"$BARSPACE" assign examples/small-window.topo -o "$tmp/a.topo" > /dev/null
+"$BARSPACE" assign examples/switch-nested.topo -o "$tmp/b.topo" > /dev/null
+"$BARSPACE" assign examples/small-window.topo --policy pack -o "$tmp/a2.topo" > /dev/null
+"$BARSPACE" check "$tmp/a.topo" --before "$tmp/b.topo" > "$tmp/out" 2>&1
+expect_rc 2 $? "check --before another machine"
+expect_grep "not the same machine" "$tmp/out" "check --before message"
+"$BARSPACE" check "$tmp/a2.topo" --before "$tmp/a.topo" > "$tmp/out" 2>&1
+expect_rc 0 $? "check --before the same machine"
+
+# diagnose on a plain .topo: assigned by the linux model, then diagnosed.
+"$BARSPACE" diagnose examples/small-window.topo > "$tmp/out" 2>&1
+expect_rc 1 $? "diagnose small-window.topo (linux fails vga)"
+expect_grep "assigned by the linux model" "$tmp/out" "diagnose note"
+expect_grep "vga BAR0: needs 16M" "$tmp/out" "diagnose names the failure"
+expect_nogrep "unassigned" "$tmp/out" "nothing left unassigned"
+"$BARSPACE" diagnose examples/small-window.topo --json > "$tmp/out" 2>&1
+expect_grep '"notes":\["the file has no addresses' "$tmp/out" "diagnose json note"
+
+# diagnose agrees with check on overlapping addresses.
+cat > "$tmp/ov.topo" <<'T'
+window mem 0xc0000000+1M
+device a {
+    bar 0 mem32 64K at=0xc0000000
+}
+device b {
+    bar 0 mem32 64K at=0xc0000000
+}
+T
+"$BARSPACE" check "$tmp/ov.topo" > /dev/null 2>&1
+crc=$?
+"$BARSPACE" diagnose "$tmp/ov.topo" > "$tmp/out" 2>&1
+expect_rc $crc $? "diagnose exits as check on overlapping at="
+expect_rc 1 $crc "check on overlapping at="
+
+# map --after: the same machine only.
+"$BARSPACE" map examples/small-window.topo --after examples/switch-nested.topo > "$tmp/out" 2>&1
+expect_rc 2 $? "map --after another machine"
+expect_grep "not the same machine" "$tmp/out" "map --after message"
+expect_nogrep "moves" "$tmp/out" "no moves drawn"
+"$BARSPACE" assign examples/switch-nested.topo --policy pack -o "$tmp/c.topo" > /dev/null
+"$BARSPACE" map examples/switch-nested.topo --after "$tmp/c.topo" > "$tmp/out" 2>&1
+expect_rc 0 $? "map --after the same machine"
+
+echo "verdicts: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
