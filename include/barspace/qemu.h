@@ -86,7 +86,8 @@ typedef struct bs_qtrace bs_qtrace;
 
 /* Parse a trace log.  Lines that are not trace events of these four kinds
  * (QEMU warnings, other events) are counted, not errors; a malformed line of
- * one of the four kinds is BS_EPARSE naming the line. */
+ * one of the four kinds is BS_EPARSE naming the line, and so is a text
+ * with no event of the four kinds at all (nothing to replay). */
 int bs_qtrace_parse(const char *text, size_t len, const char *filename,
                     bs_qtrace **out, bs_error *err);
 int bs_qtrace_load(const char *path, bs_qtrace **out, bs_error *err);
@@ -104,6 +105,11 @@ int bs_cfg_reg_class(unsigned off, int bridge);
 const char *bs_cfg_reg_describe(unsigned off, unsigned width, int bridge,
                                 char *buf, size_t cap);
 const char *bs_reg_class_name(int cls);
+/* 1 for the classes the emulation models (command, BAR, ROM, bridge
+ * window): a disagreement there is a defect.  Identity and other registers
+ * (capabilities, QEMU's IDs) are not modelled; their reads are reported,
+ * never judged. */
+int bs_reg_class_modelled(int cls);
 
 /* -------------------------------------------------------------- guest */
 
@@ -203,6 +209,11 @@ typedef struct bs_replay_mismatch {
 
 typedef struct bs_replay_result {
     uint64_t reads, reads_agree;
+    /* Reads that touch a modelled register (bs_reg_class_modelled), and
+     * those whose modelled bytes all agree: the replay's verdict. */
+    uint64_t modelled_reads, modelled_agree;
+    int have_first_modelled;
+    bs_replay_mismatch first_modelled; /* first modelled disagreement */
     uint64_t cls_reads[BS_REG_NCLASSES], cls_agree[BS_REG_NCLASSES];
     uint64_t writes;
     uint64_t unrouted;            /* accesses to no topology node */

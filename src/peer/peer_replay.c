@@ -160,6 +160,7 @@ int bs_peer_replay(bs_topo *t, const bs_qtrace *q, int policy,
             if (rr != BS_OK || ((ours ^ e.val) >> (8 * b) & 0xff))
                 bad[c] = true;
         }
+        bool mod = false, mod_bad = false;
         for (int c = 0; c < BS_REG_NCLASSES; c++) {
             if (!touched[c])
                 continue;
@@ -168,7 +169,13 @@ int bs_peer_replay(bs_topo *t, const bs_qtrace *q, int policy,
                 res->cls_agree[c]++;
             else
                 cls = c;
+            if (bs_reg_class_modelled(c)) {
+                mod = true;
+                mod_bad |= bad[c];
+            }
         }
+        res->modelled_reads += mod;
+        res->modelled_agree += mod && !mod_bad;
         res->reads++;
         if (devs)
             devs[node].reads++;
@@ -186,6 +193,10 @@ int bs_peer_replay(bs_topo *t, const bs_qtrace *q, int policy,
         if (!res->have_first) {
             res->have_first = 1;
             res->first = mm;
+        }
+        if (mod_bad && !res->have_first_modelled) {
+            res->have_first_modelled = 1;
+            res->first_modelled = mm;
         }
         if (!res->have_first_cls[cls]) {
             res->have_first_cls[cls] = 1;

@@ -202,6 +202,12 @@ int bs_cfg_reg_class(unsigned off, int bridge)
     return r ? (int)r->cls : BS_REG_OTHER;
 }
 
+int bs_reg_class_modelled(int cls)
+{
+    return cls == BS_REG_COMMAND || cls == BS_REG_BAR || cls == BS_REG_ROM ||
+           cls == BS_REG_WINDOW;
+}
+
 const char *bs_reg_class_name(int cls)
 {
     static const char *const n[BS_REG_NCLASSES] = {
@@ -467,6 +473,17 @@ int bs_qtrace_parse(const char *text, size_t len, const char *filename,
                 break;
             }
         }
+    }
+    if (!q->n) {
+        /* Nothing to replay: an empty file, random bytes or another log
+         * must not read as a trace on which everything agrees. */
+        bs_seterr(err, BS_EPARSE, filename, 0, 0,
+                  "no QEMU PCI trace lines (pci_cfg_read, pci_cfg_write, "
+                  "pci_update_mappings_add/del) in %d line(s): enable them "
+                  "with -trace 'pci_cfg_*' -trace 'pci_update_mappings_*'",
+                  lineno);
+        bs_qtrace_free(q);
+        return BS_EPARSE;
     }
     *out = q;
     return BS_OK;

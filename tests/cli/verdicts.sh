@@ -65,5 +65,25 @@ expect_nogrep "moves" "$tmp/out" "no moves drawn"
 "$BARSPACE" map examples/switch-nested.topo --after "$tmp/c.topo" > "$tmp/out" 2>&1
 expect_rc 0 $? "map --after the same machine"
 
+# replay: no trace lines is bad input; the verdict covers the registers the
+# emulation models (identity and capability reads are reported, not judged).
+T=tests/data/peer/sb-base.topo
+"$BARSPACE" replay /dev/null --topology $T > "$tmp/out" 2>&1
+expect_rc 2 $? "replay /dev/null"
+expect_grep "/dev/null: no QEMU PCI trace lines" "$tmp/out" "replay names the file"
+printf 'random\001\377 bytes\nno trace here\n' > "$tmp/rnd"
+"$BARSPACE" replay "$tmp/rnd" --topology $T > "$tmp/out" 2>&1
+expect_rc 2 $? "replay of bytes without trace lines"
+"$BARSPACE" replay tests/data/peer/sb-base.trace --topology $T > "$tmp/out" 2>&1
+expect_rc 0 $? "replay: identity reads differ, modelled ones agree"
+expect_grep "identity .*not modelled" "$tmp/out" "identity reported as not modelled"
+expect_grep "modelled registers: 177 of 177 reads agree" "$tmp/out" "modelled verdict"
+"$BARSPACE" replay tests/data/peer/sb-base.trace --topology $T --json > "$tmp/out" 2>&1
+expect_grep '"modelled": \[177, 177\], "not_modelled": \["identity", "other"\]' "$tmp/out" "replay json"
+sed '144s/-> 0x8$/-> 0x10000008/' tests/data/peer/sb-base.trace > "$tmp/bad.trace"
+"$BARSPACE" replay "$tmp/bad.trace" --topology $T > "$tmp/out" 2>&1
+expect_rc 1 $? "replay: a BAR read differs"
+expect_grep "^first disagreement: .*bad.trace:144: .*BAR0" "$tmp/out" "first modelled disagreement"
+
 echo "verdicts: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
