@@ -143,7 +143,8 @@ static void print_failures(const bs_topo *t)
     }
 }
 
-static void print_json(const bs_topo *t, const char *policy, int rc)
+static void print_json(const bs_topo *t, const char *policy, int rc,
+                       const bs_assign_opts *o)
 {
     printf("{\"schema\":\"barspace.assign/1\",\"topology\":");
     cli_json_str(stdout, bs_topo_name(t));
@@ -212,6 +213,15 @@ static void print_json(const bs_topo *t, const char *policy, int rc)
         cli_json_str(stdout, f.reason);
         printf("}");
     }
+    /* Per-bridge reserves the policy did not honour (never silently). */
+    int ign[64], ni = bs_assign_ignored_reserves(t, o, ign, 64);
+    printf("],\"ignored_reserves\":[");
+    for (int i = 0; i < ni && i < 64; i++) {
+        bs_node_info b;
+        bs_topo_node_info(t, ign[i], &b);
+        printf("%s", i ? "," : "");
+        cli_json_str(stdout, b.name);
+    }
     printf("]}\n");
 }
 
@@ -279,13 +289,16 @@ int cmd_assign(int argc, char **argv)
     bs_violation v[8];
     int nv = bs_check(t, NULL, v, 8);
     if (json) {
-        print_json(t, policy, rc);
+        print_json(t, policy, rc, &o);
     } else {
         printf("%s: policy %s\n\n", bs_topo_name(t)[0] ? bs_topo_name(t) : file,
                policy);
         print_table(t);
         print_windows(t);
         print_failures(t);
+        char note[320];
+        if (bs_assign_reserve_note(t, &o, note, sizeof note))
+            printf("\nnote: %s\n", note);
         printf("\n%s\n", rc == BS_OK ? "all resources assigned"
                                      : "some resources could not be assigned");
     }

@@ -233,6 +233,17 @@ const char *bs_policy_name(int policy, int kernel);
  * BS_ENOSPC when some failed (see bs_topo_failure), other codes on error. */
 int bs_assign(bs_topo *t, const bs_assign_opts *o, bs_error *err);
 
+/* Bridges whose own hot-plug reserves (io=, mem=, pref=) the policy of o
+ * leaves aside: `linux` (Linux has only the global pci=hp*size, applied to
+ * every hot-plug bridge) ignores them all, `pack` honours them as minimum
+ * sizes.  Returns how many; their node ids go to nodes[0..cap). */
+int bs_assign_ignored_reserves(const bs_topo *t, const bs_assign_opts *o,
+                               int *nodes, int cap);
+/* The same as one sentence for a note in an output ("" and 0 when no
+ * reserve is ignored). */
+int bs_assign_reserve_note(const bs_topo *t, const bs_assign_opts *o,
+                           char *buf, size_t cap);
+
 /* Forget all non-fixed assignments (addresses, failures). */
 void bs_topo_unassign(bs_topo *t);
 

@@ -85,5 +85,17 @@ sed '144s/-> 0x8$/-> 0x10000008/' tests/data/peer/sb-base.trace > "$tmp/bad.trac
 expect_rc 1 $? "replay: a BAR read differs"
 expect_grep "^first disagreement: .*bad.trace:144: .*BAR0" "$tmp/out" "first modelled disagreement"
 
+# Per-bridge reserves: linux says it ignores them, pack honours them.
+"$BARSPACE" assign examples/switch-nested.topo > "$tmp/out" 2>&1
+expect_grep "^note: policy linux ignores the per-bridge hot-plug reserves of 1 bridge(s) (first: dsp2)" \
+    "$tmp/out" "linux notes ignored reserves"
+"$BARSPACE" assign examples/switch-nested.topo --json > "$tmp/out" 2>&1
+expect_grep '"ignored_reserves":\["dsp2"\]' "$tmp/out" "linux json ignored_reserves"
+"$BARSPACE" assign examples/switch-nested.topo --policy pack > "$tmp/out" 2>&1
+expect_nogrep "ignores" "$tmp/out" "pack has no note"
+expect_grep "dsp2 .*pref window.*256M" "$tmp/out" "pack gives dsp2 its 256M pref reserve"
+"$BARSPACE" assign examples/switch-nested.topo --policy pack --json > "$tmp/out" 2>&1
+expect_grep '"ignored_reserves":\[\]' "$tmp/out" "pack json ignored_reserves"
+
 echo "verdicts: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
