@@ -8,6 +8,9 @@
  */
 #define _DEFAULT_SOURCE
 #include "core/internal.h"
+#include "barspace/churn.h"
+#include "barspace/plan.h"
+#include "barspace/render.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -121,6 +124,90 @@ static struct result run_child(int target, bool sriov, int policy)
     return r;
 }
 
+/* CPU time of this process (the scale rows are compared across sizes; on
+ * a shared machine wall-clock time measures the neighbours too). */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* CPU seconds to render the SVG map of one state (the baseline), of a
+ * before/after pair (map --after) and of a hot-add plan (map --add). */
+static void map_scale(int target, double *one, double *after, double *add)
+{
+    int bars, ranges;
+    bs_topo *t = build(target, false, &bars, &ranges);
+    bs_assign_opts o;
+    bs_assign_opts_init(&o, BS_POLICY_LINUX);
+    bs_assign(t, &o, NULL);
+    bs_topo *b = bs_topo_clone(t);
+    bs_topo_unassign(b);
+    bs_assign_opts_init(&o, BS_POLICY_PACK);
+    bs_assign(b, &o, NULL);
+    bs_render_opts ro;
+    bs_render_opts_init(&ro, BS_RENDER_SVG);
+    size_t len;
+    double t0 = cpu_now();
+    bs_render_map(t, &ro, NULL, 0, &len);
+    double t1 = cpu_now();
+    bs_render_map_diff(t, b, &ro, NULL, 0, &len);
+    double t2 = cpu_now();
+    *one = t1 - t0;
+    *after = t2 - t1;
+    /* map --add: plan a hot-add below a downstream port, draw the plan. */
+    bs_churn_opts co;
+    bs_churn_opts_init(&co, BS_PLACE_BARSPACE);
+    bs_churn *c = NULL;
+    bs_plan *p = bs_plan_new();
+    bs_event ev = {.kind = BS_EV_ADD, .nbars = 1};
+    snprintf(ev.dev, sizeof ev.dev, "new0");
+    snprintf(ev.at, sizeof ev.at, "dn1.0");
+    ev.bar[0] = (bs_bar_spec){0, BS_RF_MEM64 | BS_RF_PREF, 16384, 0};
+    *add = -1;
+    t0 = cpu_now();
+    if (p && bs_churn_new(t, &co, &c, NULL) == BS_OK &&
+        bs_churn_plan_add(c, &ev, p, NULL) == BS_OK) {
+        bs_topo *x = bs_topo_clone(bs_churn_topo(c)), *y = bs_topo_clone(x);
+        if (x && y && bs_plan_apply(p, y) == BS_OK &&
+            bs_render_map_diff(x, y, &ro, NULL, 0, &len) == BS_OK)
+            *add = cpu_now() - t0;
+        bs_topo_free(x);
+        bs_topo_free(y);
+    }
+    bs_churn_free(c);
+    bs_plan_free(p);
+    bs_topo_free(b);
+    bs_topo_free(t);
+}
+
+static void map_scale_table(void)
+{
+    static const int sizes[] = {10000, 20000, 40000, 80000};
+    printf("\n### map at scale: SVG of one state (baseline), before/after "
+           "(map --after) and a hot-add plan (map --add)\n\n"
+           "Switch fan-out as above, `linux` before, `pack` after.  Growth "
+           "exponent: log(time ratio) / log(size ratio) to the row above.\n\n"
+           "| BARs | one map (CPU s) | --after (CPU s) | growth | --add (CPU s) | growth |\n"
+           "|---:|---:|---:|---:|---:|---:|\n");
+    double pa = 0, pd = 0;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        double one, after, add;
+        map_scale(sizes[i], &one, &after, &add);
+        char ga[16] = "-", gd[16] = "-";
+        if (i && pa > 0)
+            snprintf(ga, sizeof ga, "%.2f", log(after / pa) / log(2.0));
+        if (i && pd > 0 && add > 0)
+            snprintf(gd, sizeof gd, "%.2f", log(add / pd) / log(2.0));
+        printf("| %d | %.3f | %.3f | %s | %.3f | %s |\n", sizes[i], one, after,
+               ga, add, gd);
+        fflush(stdout);
+        pa = after;
+        pd = add;
+    }
+}
+
 int main(void)
 {
     static const int sizes[] = {10, 100, 1000, 10000, 100000};
@@ -157,5 +244,6 @@ int main(void)
     printf("\nGrowth exponent: log(time ratio) / log(ranges ratio) between "
            "consecutive rows.\nTarget: pack assigns 100,000 BARs in under 1 s, "
            "growth no worse than n log n.\n");
+    map_scale_table();
     return 0;
 }

@@ -101,6 +101,10 @@ struct rm_move {
 int rm_moves(const bs_topo *a, const bs_topo *b, struct rm_move **out,
              int *n);
 /* A node's name and slot as "gpu3 BAR1". */
+/* Node of t named as node i of `other`, -1 if none: the same index when the
+ * two states list their nodes in the same order (O(1), the usual case of a
+ * before/after pair), else a search by name. */
+int rm_node_in(const bs_topo *t, const bs_topo *other, int i);
 const char *rm_res_name(const bs_topo *t, int node, int slot, char *buf,
                         size_t cap);
 

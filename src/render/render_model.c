@@ -604,7 +604,7 @@ const char *rm_res_name(const bs_topo *t, int node, int slot, char *buf,
     return buf;
 }
 
-static int node_in(const bs_topo *t, const bs_topo *other, int i)
+int rm_node_in(const bs_topo *t, const bs_topo *other, int i)
 {
     if (i < t->nnodes && !strcmp(other->nodes[i].name, t->nodes[i].name))
         return i;
@@ -622,12 +622,12 @@ int rm_moves(const bs_topo *a, const bs_topo *b, struct rm_move **out, int *n)
         int i, j;
         if (x < a->nnodes) {
             i = x;
-            j = node_in(b, a, i);
+            j = rm_node_in(b, a, i);
             if (j <= 0)
                 continue;
         } else {
             j = x - a->nnodes;
-            if (j < 1 || node_in(a, b, j) > 0)
+            if (j < 1 || rm_node_in(a, b, j) > 0)
                 continue;
             i = -1;
         }

@@ -315,7 +315,7 @@ static double svg_legend(struct rw *out, const struct rm_model *m,
         const struct rm_model *mm = x_ < na ? m : after;
         int i = x_ < na ? x_ : x_ - na;
         if (i < 1 || mm->colour[i] < 0 ||
-            (mm == after && bs_topo_find(t, after->t->nodes[i].name) >= 0))
+            (mm == after && rm_node_in(t, after->t, i) >= 0))
             continue;
         double x = x0 + (k % per_row) * LEGEND_COL;
         double yy = y + (k / per_row) * LEGEND_ROW;
