@@ -66,7 +66,6 @@ int bs_churn_open_window(bs_churn *c, int node, int slot);
 int bs_churn_windows(bs_churn *c, int bus, uint32_t f, bs_space **s,
                      int *win, uint64_t *lo, uint64_t *hi, int cap);
 uint32_t bs_churn_rflags(const bs_topo *t, int n, int k);
-int bs_plan_push(bs_plan *p, const bs_plan_item *it);
 
 /* place.c: place items (sorted inside) on bus b without moving anything.
  * On success the spaces hold the new allocations and items carry addr/win;
@@ -75,9 +74,11 @@ bool bs_place_items(bs_churn *c, int bus, struct bs_ritem *it, int n,
                     int policy);
 void bs_unplace_items(bs_churn *c, int bus, const struct bs_ritem *it, int n);
 
-/* plan.c: a relocation plan for items on bus b.  Leaves spaces unchanged.
+/* plan.c: the plan container (bs_plan_new .. bs_plan_apply), and a
+ * relocation plan for items on bus b.  Leaves spaces unchanged.
  * *proven_none is set when no plan exists even moving every movable unit
  * of the bus. */
+int bs_plan_push(bs_plan *p, const bs_plan_item *it);
 int bs_plan_items(bs_churn *c, int bus, struct bs_ritem *it, int n,
                   int subject, bs_plan *out, bool *proven_none);
 /* Grow the subject's bridge windows into free space behind them, moving

@@ -1019,3 +1019,87 @@ int bs_plan_items(bs_churn *c, int bus, struct bs_ritem *it, int n,
     bs_plan_free(grow);
     return rc;
 }
+
+/* ---------------------------------------------------------------- plans */
+
+bs_plan *bs_plan_new(void) { return calloc(1, sizeof(bs_plan)); }
+
+void bs_plan_free(bs_plan *p)
+{
+    if (p)
+        free(p->it);
+    free(p);
+}
+
+void bs_plan_clear(bs_plan *p)
+{
+    p->n = 0;
+    p->subject = -1;
+    p->moved = 0;
+    p->bytes = 0;
+    p->optimal = 1;
+    p->windows = 0;
+}
+
+int bs_plan_push(bs_plan *p, const bs_plan_item *it)
+{
+    if (p->n == p->cap) {
+        int ncap = p->cap ? p->cap * 2 : 16;
+        bs_plan_item *n = realloc(p->it, sizeof *n * (size_t)ncap);
+        if (!n)
+            return BS_ENOMEM;
+        p->it = n;
+        p->cap = ncap;
+    }
+    p->it[p->n++] = *it;
+    return BS_OK;
+}
+
+int bs_plan_item_count(const bs_plan *p) { return p->n; }
+int bs_plan_item_get(const bs_plan *p, int i, bs_plan_item *out)
+{
+    if (i < 0 || i >= p->n)
+        return BS_ENOENT;
+    *out = p->it[i];
+    return BS_OK;
+}
+int bs_plan_subject(const bs_plan *p) { return p->subject; }
+int bs_plan_moved_devices(const bs_plan *p) { return p->moved; }
+uint64_t bs_plan_moved_bytes(const bs_plan *p) { return p->bytes; }
+int bs_plan_optimal(const bs_plan *p) { return p->optimal; }
+
+int bs_plan_apply(const bs_plan *p, bs_topo *t)
+{
+    for (int i = 0; i < p->n; i++) {
+        const bs_plan_item *it = &p->it[i];
+        if (it->node <= 0 || it->node >= t->nnodes || it->slot < 0 ||
+            it->slot >= BS_NSLOTS)
+            return BS_EINVAL;
+        struct bs_res *r = &t->nodes[it->node].res[it->slot];
+        r->addr = it->new_addr;
+        r->size = it->new_size;
+        r->win = it->new_win;
+        r->flags |= BS_RF_ASSIGNED;
+        r->flags &= ~(uint32_t)BS_RF_FAILED;
+        if (!bs_slot_is_window(it->slot)) {
+            /* A resized BAR is aligned to its new size; VF regions keep
+             * their per-VF alignment. */
+            if (it->slot < BS_SLOT_VF0 && bs_is_pow2(it->new_size))
+                r->align = it->new_size;
+            /* Below what it requests, the BAR is reduced; at or above it
+             * (a grown VF region, a BAR restored to full size), what it
+             * now has is what it requests. */
+            if (!r->want)
+                r->want = it->new_size;
+            if (r->size < r->want) {
+                r->flags |= BS_RF_REDUCED;
+            } else {
+                r->flags &= ~(uint32_t)BS_RF_REDUCED;
+                r->want = r->size;
+            }
+        } else {
+            r->want = r->size;
+        }
+    }
+    return BS_OK;
+}
