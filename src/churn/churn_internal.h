@@ -59,6 +59,8 @@ struct bs_plan {
 };
 
 /* churn.c */
+/* Bounded string copy for names (also used by the generator, churn_gen.c). */
+void bs_churn_copy_name(char *dst, size_t cap, const char *src);
 bs_space *bs_churn_space(bs_churn *c, int bus, int win);
 int bs_churn_open_window(bs_churn *c, int node, int slot);
 /* Candidate windows of bus b for a resource of flags f, in preference order:
