@@ -138,6 +138,13 @@ struct imp_dev *imp_dev_get(bs_import *im, unsigned dom, unsigned bus,
 int imp_add_root_window(bs_import *im, unsigned dom, unsigned flags,
                         uint64_t base, uint64_t last, const char *src)
 {
+    return imp_add_root_window_bus(im, dom, flags, base, last, 0, src);
+}
+
+int imp_add_root_window_bus(bs_import *im, unsigned dom, unsigned flags,
+                            uint64_t base, uint64_t last, uint64_t offset,
+                            const char *src)
+{
     if (last < base)
         return BS_OK;
     uint64_t size = last - base + 1; /* 0 means the whole 2^64 space */
@@ -145,10 +152,14 @@ int imp_add_root_window(bs_import *im, unsigned dom, unsigned flags,
         return BS_OK;
     flags &= BS_RF_IO | BS_RF_PREF;
     for (int i = 0; i < im->nwin; i++) {
-        const struct imp_win *w = &im->win[i];
+        struct imp_win *w = &im->win[i];
         if (w->base == base && w->size == size &&
-            ((w->flags ^ flags) & BS_RF_IO) == 0)
+            ((w->flags ^ flags) & BS_RF_IO) == 0) {
+            if (offset)
+                w->offset = offset;
+            w->flags |= flags & BS_RF_PREF; /* DT ranges do not say */
             return BS_OK;
+        }
     }
     if (!grow((void **)&im->win, &im->capwin, im->nwin, sizeof *im->win))
         return BS_ENOMEM;
@@ -157,6 +168,7 @@ int imp_add_root_window(bs_import *im, unsigned dom, unsigned flags,
     w->base = base;
     w->size = size;
     w->dom = dom;
+    w->offset = offset;
     snprintf(w->src, sizeof w->src, "%s", src ? src : "");
     return BS_OK;
 }
@@ -398,8 +410,9 @@ int imp_merge(bs_import *dst, bs_import *src)
     }
     for (int i = 0; i < src->nwin; i++) {
         const struct imp_win *w = &src->win[i];
-        int rc = imp_add_root_window(dst, w->dom, w->flags, w->base,
-                                     bs_last(w->base, w->size), w->src);
+        int rc = imp_add_root_window_bus(dst, w->dom, w->flags, w->base,
+                                         bs_last(w->base, w->size), w->offset,
+                                         w->src);
         if (rc)
             return rc;
     }
@@ -747,6 +760,41 @@ static int parent_by_range(const bs_import *im, int i, const int *narrow)
     return best;
 }
 
+/* When no bus range leads to function i's bus: the bridge of unknown
+ * range whose window most narrowly holds an address of i (a ROM assigned
+ * at 0xa8620000 sits behind the bridge forwarding 0xa8600000-0xa86fffff),
+ * or -1.  Only on that fallback path: a scan is fine. */
+static int parent_by_address(const bs_import *im, int i)
+{
+    const struct imp_dev *d = &im->dev[i];
+    int best = -1;
+    uint64_t bestsz = 0;
+    for (int j = 0; j < im->ndev; j++) {
+        const struct imp_dev *b = &im->dev[j];
+        if (j == i || b->kind != BS_NODE_BRIDGE || b->dom != d->dom ||
+            b->sec >= 0 || b->bus >= d->bus)
+            continue;
+        for (int w = BS_SLOT_WIN_IO; w <= BS_SLOT_WIN_PREF; w++) {
+            const struct imp_res *bw = &b->res[w];
+            if (!bw->has_addr || !bw->size)
+                continue;
+            for (int k = 0; k < BS_SLOT_WIN_IO; k++) {
+                const struct imp_res *r = &d->res[k];
+                if (!r->has_addr || !r->size ||
+                    !!(r->flags & BS_RF_IO) != (w == BS_SLOT_WIN_IO) ||
+                    r->addr < bw->addr ||
+                    bs_last(r->addr, r->size) > bs_last(bw->addr, bw->size))
+                    continue;
+                if (best < 0 || bw->size < bestsz) {
+                    best = j;
+                    bestsz = bw->size;
+                }
+            }
+        }
+    }
+    return best;
+}
+
 struct dom_idx {
     unsigned dom;
     int i;
@@ -842,6 +890,13 @@ static int resolve_parents(bs_import *im)
                               d->dom, d->bus, im->dev[best].dom,
                               im->dev[best].bus, im->dev[best].dev,
                               im->dev[best].fn);
+            if (best < 0 && d->bus != 0 &&
+                (best = parent_by_address(im, i)) >= 0 && rc == BS_OK)
+                rc = imp_note(im, "bus %04x:%02x: no bridge in the inputs "
+                              "names it; placed under %04x:%02x:%02x.%u, "
+                              "whose window holds its addresses", d->dom,
+                              d->bus, im->dev[best].dom, im->dev[best].bus,
+                              im->dev[best].dev, im->dev[best].fn);
             if (best < 0 && d->bus != 0) {
                 /* No bus ranges at all (failure-only excerpts): the nearest
                  * bridge on a lower bus whose range is unknown is the best
@@ -926,9 +981,26 @@ static int add_root_windows(bs_import *im, bs_topo *t)
                 return rc;
             continue;
         }
+        if ((w->flags & BS_RF_IO) &&
+            bs_last(w->base - w->offset, w->size) > 0xffff) {
+            /* Logical port numbers past 64K with no bus address given. */
+            int rc = imp_note(im, "root window [io 0x%llx-0x%llx] (%s) ends "
+                              "above 0xffff on the bus; left out",
+                              (unsigned long long)w->base,
+                              (unsigned long long)bs_last(w->base, w->size),
+                              w->src);
+            if (rc)
+                return rc;
+            continue;
+        }
         int rc = bs_topo_add_window(t, w->flags, w->base, w->size);
         if (rc == BS_ENOMEM)
             return rc;
+        if (rc >= 0 && w->offset &&
+            bs_topo_set_window_bus(t, rc, w->base - w->offset) != BS_OK) {
+            t->nwin--; /* a bus range no bus can have */
+            rc = BS_EINVAL;
+        }
         if (rc < 0) {
             rc = imp_note(im, "root window [%s 0x%llx+%s] (%s) overlaps "
                           "another or exceeds the limit; left out",
@@ -966,6 +1038,17 @@ static int set_resources(bs_import *im, bs_topo *t, struct imp_dev *d)
             }
             continue;
         }
+        /* A type 1 header has BAR0 and BAR1 only, and no SR-IOV. */
+        if (d->kind == BS_NODE_BRIDGE &&
+            ((k > 1 && k != BS_SLOT_ROM) ||
+             (k == 1 && (r->flags & BS_RF_MEM64)))) {
+            int rc = imp_note(im, "%s %s: a bridge has BAR0 and BAR1 only "
+                              "(32-bit, or one 64-bit BAR0); left out (input "
+                              "line %d)", nm, bs_slot_name(k), r->line);
+            if (rc)
+                return rc;
+            continue;
+        }
         if (n->res[k].flags & BS_RF_UPPER) {
             int rc = imp_note(im, "%s %s: reported, but it is the upper half "
                               "of 64-bit %s; left out", nm, bs_slot_name(k),
@@ -996,7 +1079,9 @@ static int set_resources(bs_import *im, bs_topo *t, struct imp_dev *d)
             if (rc)
                 return rc;
         }
-        bool fixed = r->has_fw && !r->fw_rejected && !r->failed &&
+        /* VF BARs: the format records where they are (at=), not a
+         * firmware address; the kernel moves them with the PF's space. */
+        bool fixed = !vf && r->has_fw && !r->fw_rejected && !r->failed &&
                      (!r->has_addr || r->addr == r->fw) && one &&
                      bs_is_pow2(one) && !(r->fw & (one - 1));
         int rc = bs_topo_set_bar(t, d->node, k, fl | (fixed ? BS_RF_FIXED : 0),
@@ -1051,7 +1136,8 @@ static int set_resources(bs_import *im, bs_topo *t, struct imp_dev *d)
                     : k == BS_SLOT_WIN_PREF ? BS_RF_PREF : 0;
         if (k == BS_SLOT_WIN_PREF) {
             if ((r->flags & BS_RF_MEM64) ||
-                (r->has_addr && bs_last(r->addr, r->size) >= BS_4G))
+                (r->has_addr && bs_last(r->addr, r->size) >
+                                    bs_low_limit(t, r->addr, 0)))
                 br->flags |= BS_RF_MEM64;
             else if (d->pref32)
                 n->flags |= BS_NF_PREF32;
@@ -1236,7 +1322,9 @@ int bs_import_build(bs_import *im, bs_topo **out, bs_error *err)
         return BS_EPARSE;
     }
     im->st.kernel_failures = im->st.kernel_assigned = 0;
-    int rc = place_bus_windows(im);
+    int rc = imp_settle_windows(im);
+    if (rc == BS_OK)
+        rc = place_bus_windows(im);
     if (rc == BS_OK)
         rc = resolve_parents(im);
     if (rc)
@@ -1333,6 +1421,13 @@ int bs_import_build(bs_import *im, bs_topo **out, bs_error *err)
         BS_FOR_CHILDREN(t, d->node, c)
             if (t->nodes[c].kind == BS_NODE_BRIDGE)
                 t->nodes[d->node].flags &= ~(uint32_t)BS_NF_HOTPLUG;
+    }
+    rc = imp_derive_windows(im, t);
+    if (rc == BS_OK)
+        rc = imp_settle_check(im, t);
+    if (rc) {
+        bs_topo_free(t);
+        goto nomem;
     }
     set_placements(t);
     rc = mark_empty_hotplug(im, t);
