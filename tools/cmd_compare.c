@@ -1,5 +1,6 @@
 /* barspace compare: a real guest's final assignment vs the linux policy. */
 #include "cli.h"
+#include "cmd_compare_log.h"
 #include "barspace/qemu.h"
 
 #include <stdlib.h>
@@ -63,6 +64,8 @@ int cmd_compare(int argc, char **argv)
 {
     const char *dir = NULL, *topo = NULL, *append_opt = NULL;
     bool json = false;
+    if (cmd_compare_is_log(argc, argv))
+        return cmd_compare_log(argc, argv);
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
             fputs(usage_text, stdout);

@@ -611,8 +611,15 @@ static int device_msg(struct dctx *c, struct imp_dev *d, const char *line,
         if (strstr(e, "(subtractive decode)"))
             return BS_OK;
         if (!strncmp(e, "to [bus", 7)) {
-            if (strstr(e, "add_size"))
+            const char *as = strstr(e, "add_size ");
+            if (as) {
                 d->add_size = true;
+                const char *q = as + 9;
+                uint64_t av;
+                if (parse_num(&q, true, &av) &&
+                    av > d->add[slot - BS_SLOT_WIN_IO])
+                    d->add[slot - BS_SLOT_WIN_IO] = av;
+            }
             d->kind = BS_NODE_BRIDGE;
             return BS_OK;
         }
@@ -973,11 +980,32 @@ static int e820_notes(struct dctx *c)
     return BS_OK;
 }
 
+/* What kernel wrote the log, and with which command line: "Linux version
+ * 5.4.0-91-generic (...)", a header comment "# kernel: 5.4.0-91-GENERIC",
+ * "Kernel command line: ... pci=realloc". */
+static void kernel_line(struct dctx *c, const char *s)
+{
+    const char *p;
+    bs_import *im = c->im;
+    if (!im->kernel[0] && ((p = strstr(s, "Linux version ")) ||
+                           (p = strstr(s, "# kernel: ")))) {
+        p += *p == 'L' ? 14 : 10;
+        size_t n = strcspn(p, " ;,()\t");
+        if (n && n < sizeof im->kernel && isdigit((unsigned char)*p)) {
+            memcpy(im->kernel, p, n);
+            im->kernel[n] = 0;
+        }
+    }
+    if (!im->cmdline[0] && (p = strstr(s, "Kernel command line: ")))
+        snprintf(im->cmdline, sizeof im->cmdline, "%s", p + 21);
+}
+
 static int one_line(struct dctx *c, const char *s)
 {
     unsigned dom, bus, dev, fn;
     const char *m;
     e820_line(c, s);
+    kernel_line(c, s);
     if ((m = find_bdf_msg(s, "pci ", &dom, &bus, &dev, &fn))) {
         struct imp_dev *d = imp_dev_get(c->im, dom, bus, dev, fn);
         if (!d)

@@ -38,6 +38,7 @@ struct imp_dev {
     int kind;            /* IMP_KIND_UNKNOWN, BS_NODE_BRIDGE, BS_NODE_DEVICE */
     int sec, sub;        /* bridge bus range, -1 unknown */
     bool hotplug, pref32;
+    uint64_t add[3];     /* the add_size values per window (io, mem, pref) */
     bool add_size;       /* "bridge window .. add_size": hot-plug, or extras
                             of bridges below it */
     unsigned num_vfs;
@@ -92,6 +93,8 @@ struct bs_import {
     char **note;
     int nnote, capnote;
     bool qemu;           /* the inputs show a QEMU machine */
+    char kernel[64];     /* "Linux version" release, "" unknown */
+    char cmdline[512];   /* "Kernel command line:", "" unknown */
     char name[64];       /* topology name: the first input's base name */
     bs_import_stats st;
 };

@@ -375,6 +375,9 @@ int imp_merge(bs_import *dst, bs_import *src)
             d->sub = s->sub;
         d->hotplug |= s->hotplug;
         d->add_size |= s->add_size;
+        for (int k = 0; k < 3; k++)
+            if (s->add[k] > d->add[k])
+                d->add[k] = s->add[k];
         d->pref32 |= s->pref32;
         if (s->num_vfs)
             d->num_vfs = s->num_vfs;
@@ -435,6 +438,10 @@ int imp_merge(bs_import *dst, bs_import *src)
             return rc;
     }
     dst->qemu |= src->qemu;
+    if (!dst->kernel[0])
+        memcpy(dst->kernel, src->kernel, sizeof dst->kernel);
+    if (!dst->cmdline[0])
+        memcpy(dst->cmdline, src->cmdline, sizeof dst->cmdline);
     if (!dst->name[0])
         memcpy(dst->name, src->name, sizeof dst->name);
     dst->st.files += src->st.files;
@@ -645,6 +652,10 @@ int bs_import_add_path(bs_import *im, const char *path, int format,
 }
 
 int bs_import_note_count(const bs_import *im) { return im->nnote; }
+
+const char *bs_import_kernel(const bs_import *im) { return im->kernel; }
+
+const char *bs_import_cmdline(const bs_import *im) { return im->cmdline; }
 
 const char *bs_import_note(const bs_import *im, int i)
 {
@@ -1237,8 +1248,40 @@ static bool subtree_wants(const bs_topo *t, int b, bool io)
  * it, or as a hot-plug reserve: a window with nothing to forward marks a
  * hot-plug bridge (QEMU root ports under ACPI hot-plug print no pciehp
  * line). */
+/* Bytes of I/O what is below bridge b asks for, each on its granule as
+ * the kernel sizes it (pbus_size_io: 4 KiB windows). */
+static uint64_t io_below(const bs_topo *t, int b)
+{
+    uint64_t sum = 0;
+    BS_FOR_CHILDREN(t, b, c) {
+        const struct bs_node *n = &t->nodes[c];
+        for (int k = 0; k < BS_SLOT_WIN_IO; k++)
+            if (n->res[k].size && (n->res[k].flags & BS_RF_IO))
+                sum += n->res[k].size;
+        if (n->kind == BS_NODE_BRIDGE)
+            sum += n->res[BS_SLOT_WIN_IO].size;
+    }
+    return bs_align_up(sum, 4096);
+}
+
 static int mark_reserve_windows(bs_import *im, bs_topo *t)
 {
+    for (int n = 1; n < t->nnodes; n++) {
+        /* A kernel-sized I/O window larger than all below it needs holds
+         * a hot-plug reserve (pci=realloc logs print no add_size). */
+        struct bs_node *b = &t->nodes[n];
+        const struct bs_res *w = &b->res[BS_SLOT_WIN_IO];
+        if (b->kind == BS_NODE_BRIDGE && !(b->flags & BS_NF_HOTPLUG) &&
+            b->first_child >= 0 && (w->flags & BS_RF_ASSIGNED) &&
+            !(w->flags & BS_RF_FIXED) && w->size > io_below(t, n)) {
+            b->flags |= BS_NF_HOTPLUG;
+            int rc = imp_note(im, "%s: its I/O window is larger than what "
+                              "is below it needs: taken as a hot-plug bridge",
+                              b->name);
+            if (rc)
+                return rc;
+        }
+    }
     for (int n = 1; n < t->nnodes; n++) {
         struct bs_node *nd = &t->nodes[n];
         if (nd->kind != BS_NODE_BRIDGE || (nd->flags & BS_NF_HOTPLUG) ||
@@ -1280,11 +1323,16 @@ static int mark_empty_hotplug(bs_import *im, bs_topo *t)
                 nd->reserve[k - BS_SLOT_WIN_IO] = nd->res[k].size;
         if (nd->flags & BS_NF_HOTPLUG)
             continue;
+        /* Linux sizes an empty bridge's windows only for hot-plug: one
+         * the kernel opened itself (pci=realloc prints no add_size) or
+         * failed to open marks it. */
         for (int k = BS_SLOT_WIN_IO; k <= BS_SLOT_WIN_PREF; k++)
-            if (nd->res[k].flags & BS_RF_FAILED) {
+            if ((nd->res[k].flags & BS_RF_FAILED) ||
+                ((nd->res[k].flags & BS_RF_ASSIGNED) && nd->res[k].size &&
+                 !(nd->res[k].flags & BS_RF_FIXED))) {
                 nd->flags |= BS_NF_HOTPLUG;
                 int rc = imp_note(im, "%s: nothing below it, yet its %s "
-                                  "failed: taken as a hot-plug bridge",
+                                  "was sized: taken as a hot-plug bridge",
                                   nd->name, bs_slot_name(k));
                 if (rc)
                     return rc;
@@ -1413,15 +1461,37 @@ int bs_import_build(bs_import *im, bs_topo **out, bs_error *err)
         return rc;
     }
     /* An optional extra on a bridge with bridges below may be theirs:
-     * only a bridge with no bridge below is hot-plug by add_size alone. */
+     * such a bridge is hot-plug itself only if its add_size exceeds the
+     * sum of its child bridges' (pbus_size_* add their extras up). */
+    int *devof = malloc(sizeof *devof * (size_t)t->nnodes);
+    if (!devof) {
+        bs_topo_free(t);
+        goto nomem;
+    }
+    for (int i = 0; i < t->nnodes; i++)
+        devof[i] = -1;
+    for (int i = 0; i < im->ndev; i++)
+        if (im->dev[i].node >= 0)
+            devof[im->dev[i].node] = i;
     for (int i = 0; i < im->ndev; i++) {
         const struct imp_dev *d = &im->dev[i];
         if (d->node < 0 || d->hotplug || !d->add_size)
             continue;
-        BS_FOR_CHILDREN(t, d->node, c)
-            if (t->nodes[c].kind == BS_NODE_BRIDGE)
-                t->nodes[d->node].flags &= ~(uint32_t)BS_NF_HOTPLUG;
+        bool below = false, own = false;
+        for (int k = 0; k < 3; k++) {
+            uint64_t sum = 0;
+            BS_FOR_CHILDREN(t, d->node, c)
+                if (t->nodes[c].kind == BS_NODE_BRIDGE) {
+                    below = true;
+                    if (devof[c] >= 0)
+                        sum += im->dev[devof[c]].add[k];
+                }
+            own |= d->add[k] > sum;
+        }
+        if (below && !own)
+            t->nodes[d->node].flags &= ~(uint32_t)BS_NF_HOTPLUG;
     }
+    free(devof);
     rc = imp_derive_windows(im, t);
     if (rc == BS_OK)
         rc = imp_settle_check(im, t);

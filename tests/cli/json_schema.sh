@@ -59,6 +59,8 @@ run format format examples/switch-nested.topo
 run qemu-args qemu-args tests/data/peer/sb-base.topo
 run compare compare tests/data/peer/sb-base.out --topology tests/data/peer/sb-base.topo
 run compare compare tests/data/peer/none-base.out --topology tests/data/peer/none-base.topo
+run compare-log compare tests/data/import/k6-arm64-bus-address.log
+run compare-log compare tests/data/import/peer/none-64bit-fail.dmesg --kernel 6.1
 run import import tests/data/import/peer/none-64bit-fail.dmesg
 run import import tests/data/import/lspci-vvvnn.txt
 run diagnose diagnose tests/data/import/peer/none-64bit-fail.dmesg
