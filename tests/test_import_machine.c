@@ -10,6 +10,7 @@
  * alone, and bridge-to-bus links from addresses instead of line order.
  */
 #include "barspace/import.h"
+#include "barspace/snapshot.h"
 #include "test.h"
 #include "testlib.h"
 
@@ -234,6 +235,19 @@ static void bus_address_format(void)
         CHECK(bs_topo_bus_addr(c, r.addr, 0) < UINT64_C(0x100000000));
         bs_topo_free(c);
     }
+    /* A snapshot keeps the translation; the restored machine checks. */
+    bs_state st = {t, NULL, NULL}, back = {NULL, NULL, NULL};
+    unsigned char *snap = NULL;
+    size_t slen = 0;
+    CHECK_EQ(bs_snapshot_save(&st, &snap, &slen, &e), BS_OK);
+    CHECK_EQ(bs_snapshot_restore(snap, slen, BS_SNAP_CHECK, &back, &e), BS_OK);
+    if (back.topo) {
+        bs_window_info w;
+        CHECK_EQ(bs_topo_window_info(back.topo, 0, &w), BS_OK);
+        CHECK_EQ(w.base - w.bus_offset, UINT64_C(0xc0000000));
+    }
+    bs_state_free(&back);
+    free(snap);
     /* The bus range may not straddle 4 GiB, nor an I/O one 0xffff. */
     static const char bad[] =
         "window mem 0x4000000000-0x40ffffffff bus=0xc0000000\n";

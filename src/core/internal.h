@@ -122,6 +122,10 @@ bool bs_rootwin_low(const struct bs_rootwin *w, uint64_t *last);
  * 32-bit resource placed around cpu may reach (BS_4G - 1 outside windows). */
 uint64_t bs_low_limit(const bs_topo *t, uint64_t cpu, uint32_t flags);
 
+/* The inverse of bs_topo_bus_addr: the CPU address of bus address `bus`
+ * (the root window whose bus range holds it; itself outside all). */
+uint64_t bs_cpu_addr(const bs_topo *t, uint64_t bus, uint32_t flags);
+
 /* Read a whole file (readfile.c): BS_EIO / BS_ELIMIT (larger than `max`
  * bytes) / BS_ENOMEM with the file named in err; *out is the caller's. */
 int bs_read_file(const char *path, size_t max, char **out, size_t *len,

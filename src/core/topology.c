@@ -226,6 +226,18 @@ uint64_t bs_topo_bus_addr(const bs_topo *t, uint64_t cpu, unsigned flags)
     return w < 0 ? cpu : cpu - t->win[w].offset;
 }
 
+uint64_t bs_cpu_addr(const bs_topo *t, uint64_t bus, uint32_t flags)
+{
+    for (int i = 0; i < t->nwin; i++) {
+        const struct bs_rootwin *w = &t->win[i];
+        uint64_t b = w->base - w->offset;
+        if (w->offset && !((w->flags ^ flags) & BS_RF_IO) && bus >= b &&
+            bus <= bs_last(b, w->size))
+            return bus + w->offset;
+    }
+    return bus;
+}
+
 bool bs_rootwin_low(const struct bs_rootwin *w, uint64_t *last)
 {
     uint64_t bus = w->base - w->offset;

@@ -53,6 +53,7 @@ run assign assign $seed
 run assign assign examples/small-window.topo
 run assign assign examples/switch-nested.topo --policy pack
 run assign assign examples/sriov.topo
+run assign assign tests/data/topo/bus-offset.topo
 run check check "$tmp/a.topo"
 run check check $seed
 run format format examples/switch-nested.topo
