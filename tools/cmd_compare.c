@@ -26,7 +26,10 @@ static const char usage_text[] =
     "exit: 0 every compared resource agrees, 1 some differ, 2 bad input\n"
     "\n"
     "examples:\n"
-    "  barspace compare peer/out/none-base --topology peer/topologies/none-base.topo\n";
+    "  barspace compare peer/out/none-base --topology peer/topologies/none-base.topo\n"
+    "\n"
+    "With a kernel log instead of OUTDIR, `compare LOG` replays the kernel's\n"
+    "own decisions against the model of its kernel (barspace compare LOG --help).\n";
 
 static char *read_env(const char *dir, const char *key)
 {
