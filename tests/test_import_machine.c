@@ -248,6 +248,24 @@ static void bus_address_format(void)
     }
     bs_state_free(&back);
     free(snap);
+    /* What the writer writes for a fixed VF BAR, the parser reads. */
+    static const char vft[] =
+        "window mem 0x2000000000-0x2fffffffff\n"
+        "\n"
+        "device d vfs=4 {\n"
+        "    bar 0 mem64 1M pref fixed=0x2000000000\n"
+        "    vfbar 0 mem64 64K pref fixed=0x2000100000\n"
+        "}\n";
+    bs_topo *vf = NULL;
+    CHECK_EQ(bs_topo_parse(vft, sizeof vft - 1, "vf", &vf, &e), BS_OK);
+    if (vf) {
+        char out[512];
+        size_t n = bs_topo_format(vf, out, sizeof out);
+        CHECK(n == sizeof vft - 1 && !memcmp(out, vft, n));
+        assign_clean(vf, BS_POLICY_LINUX, "vf");
+        assign_clean(vf, BS_POLICY_PACK, "vf");
+    }
+    bs_topo_free(vf);
     /* The bus range may not straddle 4 GiB, nor an I/O one 0xffff. */
     static const char bad[] =
         "window mem 0x4000000000-0x40ffffffff bus=0xc0000000\n";

@@ -919,9 +919,9 @@ static int st_bar(struct parser *p, int what)
     static const struct attr_def rom_attrs[] = {{"at", A_VALUE, "ADDR"},
                                                 {"fixed", A_VALUE, "ADDR"}};
     const struct attr_def *defs = what == ROM ? rom_attrs : bar_attrs;
-    int ndefs = what == ROM ? 2 : what == VFBAR ? 2 : 4;
+    int ndefs = what == ROM ? 2 : what == VFBAR ? 3 : 4;
     const char *expected = what == ROM     ? "at= or fixed="
-                           : what == VFBAR ? "pref or at="
+                           : what == VFBAR ? "pref, at= or fixed="
                                            : "pref, at=, fixed= or rebar=";
     const struct tok *fixed_tok = NULL, *at_tok = NULL;
     uint64_t at_addr = 0;

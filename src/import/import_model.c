@@ -1090,8 +1090,10 @@ static int set_resources(bs_import *im, bs_topo *t, struct imp_dev *d)
             if (rc)
                 return rc;
         }
-        /* VF BARs: the format records where they are (at=), not a
-         * firmware address; the kernel moves them with the PF's space. */
+        /* VF BARs firmware left are written where they are (at=), not
+         * fixed: the linux model sizes a bridge window without the VF
+         * regions (optional extras) and so cannot fit one around fixed
+         * ones. */
         bool fixed = !vf && r->has_fw && !r->fw_rejected && !r->failed &&
                      (!r->has_addr || r->addr == r->fw) && one &&
                      bs_is_pow2(one) && !(r->fw & (one - 1));
