@@ -447,8 +447,55 @@ static void test_reload(void)
     bs_topo_free(t);
 }
 
+/* A host bridge that translates: registers hold bus addresses, the
+ * topology and the guest's mappings CPU addresses; a BAR moved by a config
+ * write lands in the topology translated back. */
+static void test_bus_offset(void)
+{
+    static const char text[] =
+        "window mem 0xe180000000-0xe1ffffffff bus=0x80000000\n"
+        "bridge rp {\n"
+        "    device nic {\n"
+        "        bar 0 mem32 1M\n"
+        "    }\n"
+        "}\n";
+    bs_topo *t = NULL;
+    bs_error e = {0};
+    CHECK_EQ(bs_topo_parse(text, sizeof text - 1, "tra", &t, &e), BS_OK);
+    if (!t)
+        return;
+    bs_assign_opts ao;
+    bs_assign_opts_init(&ao, BS_POLICY_LINUX);
+    CHECK_EQ(bs_assign(t, &ao, &e), BS_OK);
+    int rp = bs_topo_find(t, "rp"), nic = bs_topo_find(t, "nic");
+    bs_res_info r;
+    bs_topo_res_info(t, nic, BS_SLOT_BAR0, &r);
+    CHECK_EQ(r.addr, UINT64_C(0xe180000000));
+    bs_vm *vm = new_vm(t, BS_CMD_MEM, 0);
+    if (!vm) {
+        bs_topo_free(t);
+        return;
+    }
+    CHECK_EQ(rd(vm, nic, 0x10, 4), 0x80000000);
+    CHECK_EQ(rd(vm, rp, 0x20, 2), 0x8000); /* memory base, bus address */
+    bs_vm_range m[4];
+    int n = bs_vm_decoded(vm, m, 4);
+    bool cpu = false;
+    for (int i = 0; i < n; i++)
+        cpu |= m[i].node == nic && m[i].gpa == UINT64_C(0xe180000000);
+    CHECK(cpu);
+    wr(vm, nic, 0x10, 4, 0x80000000); /* rewrite: still the same place */
+    bs_topo_res_info(bs_vm_topo(vm), nic, BS_SLOT_BAR0, &r);
+    CHECK_EQ(r.addr, UINT64_C(0xe180000000));
+    char msg[200];
+    CHECK_EQ(bs_vm_check(vm, msg, sizeof msg), BS_OK);
+    bs_vm_free(vm);
+    bs_topo_free(t);
+}
+
 int main(void)
 {
+    test_bus_offset();
     test_identity_and_access();
     test_command();
     test_bar_sizing();

@@ -272,8 +272,12 @@ static void test_sysfs_tar_and_merge(void)
         }
         CHECK(total > 5);
         CHECK_EQ(same, total);
-        /* iomem adds the host bridge windows sysfs lacks. */
-        CHECK_EQ(bs_topo_window_count(tar), 0);
+        bs_violation v0[8];
+        /* sysfs has no host bridge windows: they are derived from the
+         * addresses seen, so that the machine checks and assigns; iomem
+         * adds the real ones. */
+        CHECK(bs_topo_window_count(tar) >= 1);
+        CHECK_EQ(bs_check(tar, NULL, v0, 8), 0);
         CHECK(bs_topo_window_count(io) >= 2);
         bs_violation v[8];
         CHECK_EQ(bs_check(m, NULL, v, 8), 0);

@@ -308,8 +308,15 @@ static void import_limits(void)
                     if ((r->flags & BS_RF_ASSIGNED) && r->size)
                         CHECK(bs_last(r->addr, r->size) >= r->addr);
                 }
+            /* The two at 0x90000000 contradict each other: one keeps its
+             * address, the other is left unplaced with a note naming it,
+             * so that the machine checks. */
             bs_violation v[4];
-            CHECK(bs_check(t, NULL, v, 4) >= 1); /* the two at 0x90000000 */
+            CHECK_EQ(bs_check(t, NULL, v, 4), 0);
+            bool noted = false;
+            for (int i = 0; i < bs_import_note_count(im); i++)
+                noted |= strstr(bs_import_note(im, i), "left unplaced") != NULL;
+            CHECK(noted);
             bs_topo_free(t);
         }
     }

@@ -90,6 +90,12 @@ static void print_table(const bs_topo *t)
     }
 }
 
+static unsigned wflags(const bs_topo *t, int i)
+{
+    bs_window_info w;
+    return bs_topo_window_info(t, i, &w) == BS_OK ? w.flags : 0;
+}
+
 static void print_windows(const bs_topo *t)
 {
     printf("\n%-22s %-37s %8s %8s %8s %8s\n", "window", "range", "size", "used",
@@ -190,10 +196,17 @@ static void print_json(const bs_topo *t, const char *policy, int rc,
             first = 0;
             cli_json_str(stdout, cli_window_name(t, i, s, name, sizeof name));
             printf(",\"base\":%llu,\"size\":%llu,\"used\":%llu,\"free\":%llu,"
-                   "\"largest_free_block\":%llu}",
+                   "\"largest_free_block\":%llu",
                    (unsigned long long)u.base, (unsigned long long)u.size,
                    (unsigned long long)u.used, (unsigned long long)u.free,
                    (unsigned long long)u.largest_block);
+            /* Where the window sits on the bus, when the host translates. */
+            uint64_t bus = bs_topo_bus_addr(t, u.base, 0);
+            if (s == BS_SLOT_WIN_IO || (i == 0 && wflags(t, s) & BS_RF_IO))
+                bus = bs_topo_bus_addr(t, u.base, BS_RF_IO);
+            if (bus != u.base)
+                printf(",\"bus_base\":%llu", (unsigned long long)bus);
+            printf("}");
         }
     }
     printf("],\"failures\":[");

@@ -1,5 +1,6 @@
 /* barspace compare: a real guest's final assignment vs the linux policy. */
 #include "cli.h"
+#include "cmd_compare_log.h"
 #include "barspace/qemu.h"
 
 #include <stdlib.h>
@@ -25,7 +26,10 @@ static const char usage_text[] =
     "exit: 0 every compared resource agrees, 1 some differ, 2 bad input\n"
     "\n"
     "examples:\n"
-    "  barspace compare peer/out/none-base --topology peer/topologies/none-base.topo\n";
+    "  barspace compare peer/out/none-base --topology peer/topologies/none-base.topo\n"
+    "\n"
+    "With a kernel log instead of OUTDIR, `compare LOG` replays the kernel's\n"
+    "own decisions against the model of its kernel (barspace compare LOG --help).\n";
 
 static char *read_env(const char *dir, const char *key)
 {
@@ -63,6 +67,8 @@ int cmd_compare(int argc, char **argv)
 {
     const char *dir = NULL, *topo = NULL, *append_opt = NULL;
     bool json = false;
+    if (cmd_compare_is_log(argc, argv))
+        return cmd_compare_log(argc, argv);
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
             fputs(usage_text, stdout);

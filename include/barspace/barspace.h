@@ -163,6 +163,7 @@ typedef struct bs_window_info {
     unsigned flags;     /* BS_RF_IO, BS_RF_PREF; memory above 4 GiB is 64-bit */
     uint64_t base, size;
     int line;
+    uint64_t bus_offset; /* CPU address - bus address (mod 2^64); 0: none */
 } bs_window_info;
 
 bs_topo *bs_topo_new(const char *name);
@@ -192,6 +193,16 @@ const char *bs_slot_name(int slot);
 /* Building by API (importers, VMMs). */
 int bs_topo_add_window(bs_topo *t, unsigned flags, uint64_t base,
                        uint64_t size);
+/* Bus-address translation: the host bridge decodes root window `index` at
+ * bus address bus_base (a device's BAR register holds the bus address; the
+ * topology's addresses are CPU addresses).  32-bit-ness is decided by the
+ * bus address.  BS_EINVAL if the bus range would run past 2^64 (or 0xffff
+ * for I/O). */
+int bs_topo_set_window_bus(bs_topo *t, int index, uint64_t bus_base);
+/* Bus address of CPU address `cpu` in the I/O (flags & BS_RF_IO) or
+ * memory space: cpu minus the offset of the root window holding it (cpu
+ * itself outside every root window). */
+uint64_t bs_topo_bus_addr(const bs_topo *t, uint64_t cpu, unsigned flags);
 /* Returns the new node id, or a negative code. */
 int bs_topo_add_node(bs_topo *t, int parent, int kind, const char *name);
 /* Describe a BAR/ROM/VF BAR.  size: bytes of one BAR (per VF for VF slots);

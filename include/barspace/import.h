@@ -68,6 +68,13 @@ int bs_import_build(bs_import *im, bs_topo **out, bs_error *err);
 int bs_import_note_count(const bs_import *im);
 const char *bs_import_note(const bs_import *im, int i);
 
+/* The kernel release that wrote a log ("5.4.0-91-generic", from "Linux
+ * version" or a "# kernel:" header) and its command line ("Kernel command
+ * line:"); "" when the inputs do not say.  Valid until the importer is
+ * freed. */
+const char *bs_import_kernel(const bs_import *im);
+const char *bs_import_cmdline(const bs_import *im);
+
 typedef struct bs_import_stats {
     int files;            /* inputs added */
     int lines;            /* lines read (text inputs) */

@@ -279,8 +279,15 @@ static bool try_windows(struct lx *L, struct cand *c, int nc, uint32_t rf,
             continue;
         if ((c[i].flags & BS_RF_PREF) && !(rf & BS_RF_PREF))
             continue;
-        uint64_t lo = c[i].base > rlo ? c[i].base : rlo;
-        uint64_t hi = c[i].last < rhi ? c[i].last : rhi;
+        /* rlo/rhi are bus addresses (the 4 GiB line is the bus's): clip
+         * the window's bus range, then back to CPU addresses. */
+        uint64_t off = c[i].base - bs_topo_bus_addr(L->t, c[i].base,
+                                                    c[i].flags);
+        uint64_t bb = c[i].base - off, bl = c[i].last - off;
+        if (bl < rlo || bb > rhi)
+            continue;
+        uint64_t lo = (bb > rlo ? bb : rlo) + off;
+        uint64_t hi = (bl < rhi ? bl : rhi) + off;
         uint64_t floor = io ? 0x1000 : BS_MIB; /* PCIBIOS_MIN_IO, BIOS_END */
         if (lo < floor)
             lo = floor;
@@ -370,7 +377,10 @@ static void record_failure(struct lx *L, int bus, int n, int k, uint64_t size,
         for (int i = 0; i < t->nwin; i++) {
             if (!!(t->win[i].flags & BS_RF_IO) != !!(rf & BS_RF_IO))
                 continue;
-            uint64_t hi = (rf & (BS_RF_IO | BS_RF_MEM64)) ? UINT64_MAX : BS_4G - 1;
+            uint64_t hi = UINT64_MAX;
+            if (!(rf & (BS_RF_IO | BS_RF_MEM64)) &&
+                !bs_rootwin_low(&t->win[i], &hi))
+                continue;
             uint64_t lb = bs_space_largest_block(L->sp.root[i], t->win[i].base, hi);
             if (win == BS_WIN_NONE || lb > largest) {
                 win = i;
@@ -579,7 +589,10 @@ static void claim_fixed(struct lx *L, int bus)
                 continue;
             r->win = BS_WIN_NONE;
             for (int w = 0; w < nc; w++) {
+                /* pci_find_parent_resource(): never a non-prefetchable
+                 * BAR inside a prefetchable window. */
                 if (((r->flags ^ c[w].flags) & BS_RF_IO) ||
+                    ((c[w].flags & BS_RF_PREF) && !(r->flags & BS_RF_PREF)) ||
                     r->fixed < c[w].base || r->fixed > c[w].last)
                     continue;
                 if (bs_space_reserve(c[w].s, r->fixed, r->size) == BS_OK)

@@ -109,7 +109,7 @@ static bool hulls_ok(struct srch *S)
         if (S->hlo[h] < w->base || S->hhi[h] > bs_last(w->base, w->size))
             return false;
         bool need32 = r == R_MEM || (r == R_PREF && (t->nodes[b].flags & BS_NF_PREF32));
-        if (need32 && S->hhi[h] >= BS_4G)
+        if (need32 && S->hhi[h] > bs_low_limit(t, S->hlo[h], 0))
             return false;
     }
     /* Hull against hull: only nested along one route. */
@@ -219,8 +219,9 @@ static bool dfs(struct srch *S, int left)
             if ((W->flags & BS_RF_PREF) && !(L->f & BS_RF_PREF))
                 continue;
             uint64_t wlast = bs_last(W->base, W->size);
-            if (!io && !(L->f & BS_RF_MEM64) && wlast >= BS_4G)
-                wlast = BS_4G - 1;
+            /* 32-bit items: the part of the window below 4 GiB of bus. */
+            if (!io && !(L->f & BS_RF_MEM64) && !bs_rootwin_low(W, &wlast))
+                continue;
             if (wlast < W->base)
                 continue;
             uint64_t floor = S->fr_set[w] ? S->frontier[w] : W->base;

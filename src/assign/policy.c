@@ -4,6 +4,7 @@
  * switches in assign_linux.c); the first linux-X.Y row is the newest.
  */
 #include "assign/assign.h"
+#include "barspace/logcmp.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -60,4 +61,20 @@ const char *bs_policy_name(int policy, int kernel)
             (policy != BS_POLICY_LINUX || rows[i].kernel == kernel))
             return rows[i].name;
     return "unknown";
+}
+
+int bs_kernel_nearest(int version)
+{
+    int best = 0, bestd = 0;
+    for (int i = 0; version > 0 && i < NROWS; i++) {
+        if (rows[i].policy != BS_POLICY_LINUX || !rows[i].kernel)
+            continue;
+        int d = rows[i].kernel > version ? rows[i].kernel - version
+                                         : version - rows[i].kernel;
+        if (!best || d < bestd) {
+            best = rows[i].kernel;
+            bestd = d;
+        }
+    }
+    return best ? best : newest_kernel();
 }

@@ -227,7 +227,9 @@ int bs_check(const bs_topo *t, const bs_topo *before, bs_violation *out,
                            k == BS_SLOT_WIN_MEM ||
                            (k == BS_SLOT_WIN_PREF &&
                             (node->flags & BS_NF_PREF32)));
-            if (need32 && bs_last(r->addr, r->size) >= BS_4G)
+            /* 32 bits of bus address: the host bridge may translate. */
+            if (need32 && bs_last(r->addr, r->size) >
+                              bs_low_limit(t, r->addr, f))
                 report(&s, BS_V_KIND, i, k, -1, -1, t,
                        "32-bit resource placed at 0x%llx, above 4 GiB",
                        (unsigned long long)r->addr);

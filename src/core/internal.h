@@ -55,6 +55,10 @@ struct bs_rootwin {
     uint32_t flags;           /* BS_RF_IO, BS_RF_PREF */
     uint64_t base, size;
     int line;
+    /* CPU address minus bus address (Linux's resource_entry offset), modulo
+     * 2^64; 0 when the host bridge does not translate.  Every address in a
+     * topology is a CPU address; a BAR register holds base - offset. */
+    uint64_t offset;
 };
 
 struct bs_topo {
@@ -107,6 +111,20 @@ void bs_topo_locate(bs_topo *t);
  * index or bridge slot) and the [lo, hi] address limits; returns how many. */
 int bs_bus_candidates(const bs_topo *t, int b, uint32_t f, int *win,
                       uint64_t *lo, uint64_t *hi, int cap);
+
+/* Bus-address translation (topology.c).  Root window holding CPU address
+ * `cpu` in the space of flags (BS_RF_IO or memory), or -1. */
+int bs_rootwin_at(const bs_topo *t, uint64_t cpu, uint32_t flags);
+/* Last CPU address of root window w whose bus address is below 4 GiB (what
+ * a 32-bit BAR or bridge memory window can reach); false if none is. */
+bool bs_rootwin_low(const struct bs_rootwin *w, uint64_t *last);
+/* The same for the root window holding cpu: the highest CPU address a
+ * 32-bit resource placed around cpu may reach (BS_4G - 1 outside windows). */
+uint64_t bs_low_limit(const bs_topo *t, uint64_t cpu, uint32_t flags);
+
+/* The inverse of bs_topo_bus_addr: the CPU address of bus address `bus`
+ * (the root window whose bus range holds it; itself outside all). */
+uint64_t bs_cpu_addr(const bs_topo *t, uint64_t bus, uint32_t flags);
 
 /* Read a whole file (readfile.c): BS_EIO / BS_ELIMIT (larger than `max`
  * bytes) / BS_ENOMEM with the file named in err; *out is the caller's. */

@@ -153,11 +153,14 @@ static size_t format(const bs_topo *t, char *buf, size_t cap, bool assigned)
         emit(&o, "topology %s\n", t->name);
     for (int i = 0; i < t->nwin; i++) {
         const struct bs_rootwin *w = &t->win[i];
-        emit(&o, "window %s 0x%llx-0x%llx%s\n",
+        emit(&o, "window %s 0x%llx-0x%llx%s",
              (w->flags & BS_RF_IO) ? "io" : "mem",
              (unsigned long long)w->base,
              (unsigned long long)bs_last(w->base, w->size),
              (w->flags & BS_RF_PREF) ? " pref" : "");
+        if (w->offset)
+            emit(&o, " bus=0x%llx", (unsigned long long)(w->base - w->offset));
+        emit(&o, "\n");
     }
     if (t->nnodes > 1)
         emit(&o, "\n");

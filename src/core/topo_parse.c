@@ -505,10 +505,23 @@ static int st_window(struct parser *p)
     if (rc)
         return rc;
     unsigned flags = io ? BS_RF_IO : 0;
+    /* bus=ADDR: the host bridge translates; the window's base is at ADDR
+     * on the bus (docs/topology-format.md). */
+    uint64_t bus = base;
+    const struct tok *bus_tok = NULL;
     for (int i = 3; i < p->ntk; i++) {
         const struct tok *a = &p->tk[i];
         if (tok_is(a, "pref") && !io && !(flags & BS_RF_PREF)) {
             flags |= BS_RF_PREF;
+            continue;
+        }
+        if (a->n > 4 && !memcmp(a->p, "bus=", 4) && !bus_tok) {
+            if ((rc = want_addr(p, a, a->p + 4, a->n - 4, &bus)))
+                return rc;
+            if (bus + (size - 1) < bus)
+                return perr(p, a, "bus range 0x%llx + size overflows 2^64",
+                            (unsigned long long)bus);
+            bus_tok = a;
             continue;
         }
         if (tok_is(a, "pref") && io)
@@ -516,16 +529,19 @@ static int st_window(struct parser *p)
         if (tok_is(a, "pref"))
             return perr(p, a, "attribute 'pref' given twice");
         return perr(p, a, "unknown attribute '%s' for a window (expected "
-                          "pref)", show(a, b, sizeof b));
+                          "pref or bus=)", show(a, b, sizeof b));
     }
-    uint64_t last = bs_last(base, size);
+    uint64_t last = bs_last(bus, size);
     if (io && last > IO_SPACE_LAST)
-        return perr(p, rt, "an I/O window must end at or below 0xffff (the "
-                           "x86 port space), got limit 0x%llx",
+        return perr(p, bus_tok ? bus_tok : rt,
+                    "an I/O window must end at or below 0xffff on the bus "
+                    "(the x86 port space), got limit 0x%llx",
                     (unsigned long long)last);
-    if (!io && base < BS_4G && last >= BS_4G)
+    if (!io && bus < BS_4G && last >= BS_4G)
         return perr(p, rt, "a memory window must lie entirely below 4 GiB or "
-                           "entirely above it (split it at 0x100000000)");
+                           "entirely above it on the bus (split it at bus "
+                           "address 0x100000000)");
+    last = bs_last(base, size);
     for (int i = 0; i < p->t->nwin; i++) {
         const struct bs_rootwin *w = &p->t->win[i];
         if (((w->flags ^ flags) & BS_RF_IO) == 0 &&
@@ -541,6 +557,9 @@ static int st_window(struct parser *p)
         return perr_code(p, idx, k, "cannot add window (%s)",
                          bs_strerror(idx));
     p->t->win[idx].line = p->line;
+    if (bus_tok && (rc = bs_topo_set_window_bus(p->t, idx, bus)))
+        return perr_code(p, rc, bus_tok, "cannot translate the window (%s)",
+                         bs_strerror(rc));
     p->open_hint_line = 0;
     return BS_OK;
 }
@@ -900,9 +919,9 @@ static int st_bar(struct parser *p, int what)
     static const struct attr_def rom_attrs[] = {{"at", A_VALUE, "ADDR"},
                                                 {"fixed", A_VALUE, "ADDR"}};
     const struct attr_def *defs = what == ROM ? rom_attrs : bar_attrs;
-    int ndefs = what == ROM ? 2 : what == VFBAR ? 2 : 4;
+    int ndefs = what == ROM ? 2 : what == VFBAR ? 3 : 4;
     const char *expected = what == ROM     ? "at= or fixed="
-                           : what == VFBAR ? "pref or at="
+                           : what == VFBAR ? "pref, at= or fixed="
                                            : "pref, at=, fixed= or rebar=";
     const struct tok *fixed_tok = NULL, *at_tok = NULL;
     uint64_t at_addr = 0;
@@ -955,6 +974,8 @@ static int st_bar(struct parser *p, int what)
         if (last < fixed)
             return perr(p, a, "fixed address 0x%llx + size overflows 2^64",
                         (unsigned long long)fixed);
+        /* Register widths bound the bus address, not the CPU's. */
+        last = bs_topo_bus_addr(p->t, last, flags);
         if ((flags & BS_RF_IO) && last > IO_SPACE_LAST)
             return perr(p, a, "an I/O BAR cannot be fixed above 0xffff");
         if (!(flags & (BS_RF_IO | BS_RF_MEM64)) && last >= BS_4G)
@@ -973,7 +994,7 @@ static int st_bar(struct parser *p, int what)
                                    "size %s", (unsigned long long)at_addr,
                         bs_fmt_size(size, sb, sizeof sb));
         if (!(flags & (BS_RF_IO | BS_RF_MEM64)) &&
-            at_addr + (size - 1) >= BS_4G)
+            bs_topo_bus_addr(p->t, at_addr + (size - 1), flags) >= BS_4G)
             return perr(p, at_tok, "a %s cannot sit above 4 GiB (it has 32 "
                                    "address bits)",
                         what == ROM ? "ROM" : "mem32 BAR");

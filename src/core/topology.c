@@ -192,7 +192,71 @@ int bs_topo_window_info(const bs_topo *t, int i, bs_window_info *o)
     o->base = t->win[i].base;
     o->size = t->win[i].size;
     o->line = t->win[i].line;
+    o->bus_offset = t->win[i].offset;
     return BS_OK;
+}
+
+int bs_topo_set_window_bus(bs_topo *t, int index, uint64_t bus_base)
+{
+    if (index < 0 || index >= t->nwin)
+        return BS_ENOENT;
+    struct bs_rootwin *w = &t->win[index];
+    uint64_t bus_last = bus_base + (w->size - 1);
+    if (bus_last < bus_base ||
+        ((w->flags & BS_RF_IO) && bus_last > 0xffff))
+        return BS_EINVAL;
+    w->offset = w->base - bus_base;
+    return BS_OK;
+}
+
+int bs_rootwin_at(const bs_topo *t, uint64_t cpu, uint32_t flags)
+{
+    for (int i = 0; i < t->nwin; i++) {
+        const struct bs_rootwin *w = &t->win[i];
+        if (!((w->flags ^ flags) & BS_RF_IO) && cpu >= w->base &&
+            cpu <= bs_last(w->base, w->size))
+            return i;
+    }
+    return -1;
+}
+
+uint64_t bs_topo_bus_addr(const bs_topo *t, uint64_t cpu, unsigned flags)
+{
+    int w = bs_rootwin_at(t, cpu, flags);
+    return w < 0 ? cpu : cpu - t->win[w].offset;
+}
+
+uint64_t bs_cpu_addr(const bs_topo *t, uint64_t bus, uint32_t flags)
+{
+    for (int i = 0; i < t->nwin; i++) {
+        const struct bs_rootwin *w = &t->win[i];
+        uint64_t b = w->base - w->offset;
+        if (w->offset && !((w->flags ^ flags) & BS_RF_IO) && bus >= b &&
+            bus <= bs_last(b, w->size))
+            return bus + w->offset;
+    }
+    return bus;
+}
+
+bool bs_rootwin_low(const struct bs_rootwin *w, uint64_t *last)
+{
+    uint64_t bus = w->base - w->offset;
+    if (bus >= BS_4G)
+        return false;
+    uint64_t bus_last = bs_last(bus, w->size);
+    if (bus_last >= BS_4G)
+        bus_last = BS_4G - 1;
+    *last = w->base + (bus_last - bus);
+    return true;
+}
+
+uint64_t bs_low_limit(const bs_topo *t, uint64_t cpu, uint32_t flags)
+{
+    int i = bs_rootwin_at(t, cpu, flags);
+    uint64_t last;
+    if (i < 0 || !t->win[i].offset)
+        return BS_4G - 1;
+    return bs_rootwin_low(&t->win[i], &last) ? last : 0;
 }
 
 int bs_topo_find(const bs_topo *t, const char *name)
@@ -221,6 +285,7 @@ int bs_topo_add_window(bs_topo *t, unsigned flags, uint64_t base,
     w->base = base;
     w->size = size;
     w->line = 0;
+    w->offset = 0;
     return t->nwin - 1;
 }
 
@@ -455,17 +520,20 @@ int bs_bus_candidates(const bs_topo *t, int b, uint32_t f, int *win,
                     continue;
                 if ((w->flags & BS_RF_PREF) && !(f & BS_RF_PREF))
                     continue;
-                bool high = bs_last(w->base, w->size) >= BS_4G;
+                /* Above or below 4 GiB as the bus sees it. */
+                uint64_t low;
+                bool has_low = bs_rootwin_low(w, &low);
+                bool high = !has_low || low != bs_last(w->base, w->size);
                 if (!io && (f & BS_RF_MEM64) && high != (pass == 0))
                     continue;
                 if ((io || !(f & BS_RF_MEM64)) && pass == 1)
                     continue;
-                if (!io && !(f & BS_RF_MEM64) && w->base >= BS_4G)
+                if (!io && !(f & BS_RF_MEM64) && !has_low)
                     continue;
                 win[n] = i;
                 lo[n] = w->base;
                 hi[n] = (io || (f & BS_RF_MEM64)) ? bs_last(w->base, w->size)
-                                                  : BS_4G - 1;
+                                                  : low;
                 n++;
             }
         }
@@ -483,8 +551,11 @@ int bs_bus_candidates(const bs_topo *t, int b, uint32_t f, int *win,
         win[n] = order[j];
         lo[n] = w->addr;
         hi[n] = bs_last(w->addr, w->size);
-        if (!(f & BS_RF_MEM64) && !io && hi[n] >= BS_4G)
-            hi[n] = BS_4G - 1;
+        if (!(f & BS_RF_MEM64) && !io) {
+            uint64_t low = bs_low_limit(t, w->addr, f);
+            if (hi[n] > low)
+                hi[n] = low;
+        }
         n++;
     }
     return n;

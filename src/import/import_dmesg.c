@@ -606,9 +606,20 @@ static int device_msg(struct dctx *c, struct imp_dev *d, const char *line,
         int slot = imp_win_slot(res_flags(&r));
         while (*e == ' ')
             e++;
+        /* A subtractive-decode bridge lists its bus's windows after its
+         * own: they are the parent's ranges, not windows it programs. */
+        if (strstr(e, "(subtractive decode)"))
+            return BS_OK;
         if (!strncmp(e, "to [bus", 7)) {
-            if (strstr(e, "add_size"))
+            const char *as = strstr(e, "add_size ");
+            if (as) {
                 d->add_size = true;
+                const char *q = as + 9;
+                uint64_t av;
+                if (parse_num(&q, true, &av) &&
+                    av > d->add[slot - BS_SLOT_WIN_IO])
+                    d->add[slot - BS_SLOT_WIN_IO] = av;
+            }
             d->kind = BS_NODE_BRIDGE;
             return BS_OK;
         }
@@ -754,6 +765,67 @@ static int device_msg(struct dctx *c, struct imp_dev *d, const char *line,
     return BS_OK;
 }
 
+/* A host bridge that translates says where the window sits on the bus:
+ * "[mem 0xe180000000-0xe1ffffffff] (bus address [0x80000000-0xffffffff])"
+ * (ACPI _TRA, DT ranges).  The offset is CPU minus bus address; 0 when
+ * the line does not say. */
+static uint64_t bus_offset(const struct pres *r, const char *after)
+{
+    const char *b = strstr(after, "(bus address [");
+    if (!b)
+        return 0;
+    const char *p = b + 14;
+    uint64_t bus;
+    if (!parse_num(&p, true, &bus))
+        return 0;
+    return r->start - bus;
+}
+
+/* A root window, translated or not. */
+static int root_window(struct dctx *c, unsigned dom, const struct pres *r,
+                       const char *after, const char *what)
+{
+    char src[64];
+    src_note(c, src, sizeof src, what);
+    return imp_add_root_window_bus(c->im, dom, res_flags(r) & ~BS_RF_MEM64,
+                                   r->start, r->end, bus_offset(r, after),
+                                   src);
+}
+
+/* Device-tree host bridges list their ranges before the bus is scanned:
+ * "pci-host-generic 40000000.pcie:      MEM 0x0010000000..0x003efeffff ->
+ * 0x0010000000" (CPU range -> bus address).  Memory ranges become root
+ * windows with their offset; I/O ranges are mapped to logical ports that
+ * the root bus resource lines give. */
+static int dt_range_line(struct dctx *c, const char *s)
+{
+    const char *m = strstr(s, " MEM 0x");
+    const char *dots = m ? strstr(m, "..") : NULL;
+    const char *arrow = dots ? strstr(dots, " -> ") : NULL;
+    if (!arrow)
+        return BS_OK;
+    const char *p = m + 5;
+    uint64_t lo, hi, bus;
+    if (!parse_num(&p, true, &lo) || p != dots)
+        return BS_OK;
+    p = dots + 2;
+    if (!parse_num(&p, true, &hi) || p != arrow)
+        return BS_OK;
+    p = arrow + 4;
+    if (!parse_num(&p, true, &bus) || hi < lo)
+        return BS_OK;
+    struct pres r;
+    memset(&r, 0, sizeof r);
+    r.type = RT_MEM;
+    r.start = lo;
+    r.end = hi;
+    char src[64];
+    src_note(c, src, sizeof src, "DT ranges");
+    c->facts++;
+    c->im->st.pci_lines++;
+    return imp_add_root_window_bus(c->im, 0, 0, lo, hi, lo - bus, src);
+}
+
 /* "pci_bus DDDD:BB: ..." */
 static int bus_msg(struct dctx *c, unsigned dom, unsigned bus,
                    const char *line, const char *m)
@@ -771,10 +843,7 @@ static int bus_msg(struct dctx *c, unsigned dom, unsigned bus,
         c->facts++;
         if (r.type == RT_BUS || !r.range || r.disabled)
             return BS_OK;
-        char src[64];
-        src_note(c, src, sizeof src, "root bus resource");
-        return imp_add_root_window(c->im, dom, res_flags(&r) & ~BS_RF_MEM64,
-                                   r.start, r.end, src);
+        return root_window(c, dom, &r, e, "root bus resource");
     }
     if (!strncmp(m, "resource ", 9)) {
         const char *p = m + 9;
@@ -786,19 +855,32 @@ static int bus_msg(struct dctx *c, unsigned dom, unsigned bus,
             return rc;
         if ((r.type != RT_IO && r.type != RT_MEM) || !r.range || r.disabled)
             return BS_OK;
-        bool root = r.window;
+        bool root = false;
         for (int i = 0; i < c->im->nrb && !root; i++)
             root = c->im->rb[i].dom == dom && c->im->rb[i].bus == bus;
+        /* "window" marks a host bridge window -- unless a bridge leads to
+         * the bus: then it is a subtractive-decode bridge forwarding its
+         * parent's windows. */
+        bool behind = false;
+        for (int i = 0; i < c->im->ndev && r.window && !root && !behind; i++) {
+            const struct imp_dev *br = &c->im->dev[i];
+            behind = br->dom == dom && br->sec >= 0 && (int)bus >= br->sec &&
+                     (int)bus <= (br->sub >= br->sec ? br->sub : br->sec);
+        }
+        if (behind)
+            return BS_OK;
+        root |= r.window;
         c->facts++;
         if (root) {
-            char src[64];
-            src_note(c, src, sizeof src, "bus resource");
             if ((rc = imp_add_root_bus(c->im, dom, bus)))
                 return rc;
-            return imp_add_root_window(c->im, dom, res_flags(&r) & ~BS_RF_MEM64,
-                                       r.start, r.end, src);
+            return root_window(c, dom, &r, e, "bus resource");
         }
-        (void)idx;
+        /* A bridge's own windows are bus resources 0-2; 4 and up on a
+         * bus behind a bridge are its parent's, forwarded by subtractive
+         * decode. */
+        if (idx >= 4)
+            return BS_OK;
         return imp_add_bus_window(c->im, dom, bus, -1, res_flags(&r),
                                   r.start, r.end);
     }
@@ -835,12 +917,12 @@ static int hostwin_msg(struct dctx *c, const char *line, const char *m)
         return rc;
     if ((r.type != RT_IO && r.type != RT_MEM) || !r.range || r.disabled)
         return BS_OK;
-    char src[64];
-    src_note(c, src, sizeof src, "host bridge window");
+    /* "(ignored, not CPU addressable)": the kernel did not use it. */
+    if (strstr(e, "(ignored"))
+        return BS_OK;
     c->facts++;
     c->pending_root++;
-    return imp_add_root_window(c->im, 0, res_flags(&r) & ~BS_RF_MEM64,
-                               r.start, r.end, src);
+    return root_window(c, 0, &r, e, "host bridge window");
 }
 
 static const char *find_bdf_msg(const char *s, const char *tag, unsigned *dom,
@@ -898,11 +980,32 @@ static int e820_notes(struct dctx *c)
     return BS_OK;
 }
 
+/* What kernel wrote the log, and with which command line: "Linux version
+ * 5.4.0-91-generic (...)", a header comment "# kernel: 5.4.0-91-GENERIC",
+ * "Kernel command line: ... pci=realloc". */
+static void kernel_line(struct dctx *c, const char *s)
+{
+    const char *p;
+    bs_import *im = c->im;
+    if (!im->kernel[0] && ((p = strstr(s, "Linux version ")) ||
+                           (p = strstr(s, "# kernel: ")))) {
+        p += *p == 'L' ? 14 : 10;
+        size_t n = strcspn(p, " ;,()\t");
+        if (n && n < sizeof im->kernel && isdigit((unsigned char)*p)) {
+            memcpy(im->kernel, p, n);
+            im->kernel[n] = 0;
+        }
+    }
+    if (!im->cmdline[0] && (p = strstr(s, "Kernel command line: ")))
+        snprintf(im->cmdline, sizeof im->cmdline, "%s", p + 21);
+}
+
 static int one_line(struct dctx *c, const char *s)
 {
     unsigned dom, bus, dev, fn;
     const char *m;
     e820_line(c, s);
+    kernel_line(c, s);
     if ((m = find_bdf_msg(s, "pci ", &dom, &bus, &dev, &fn))) {
         struct imp_dev *d = imp_dev_get(c->im, dom, bus, dev, fn);
         if (!d)
@@ -930,6 +1033,8 @@ static int one_line(struct dctx *c, const char *s)
         }
         return BS_OK;
     }
+    if (strstr(s, " MEM 0x") && strstr(s, " -> 0x"))
+        return dt_range_line(c, s);
     if ((p = strstr(s, "PCI host bridge to bus "))) {
         unsigned b;
         if (sscanf(p + 23, "%4x:%2x", &dom, &b) == 2) {

@@ -38,6 +38,7 @@ struct imp_dev {
     int kind;            /* IMP_KIND_UNKNOWN, BS_NODE_BRIDGE, BS_NODE_DEVICE */
     int sec, sub;        /* bridge bus range, -1 unknown */
     bool hotplug, pref32;
+    uint64_t add[3];     /* the add_size values per window (io, mem, pref) */
     bool add_size;       /* "bridge window .. add_size": hot-plug, or extras
                             of bridges below it */
     unsigned num_vfs;
@@ -58,6 +59,7 @@ struct imp_win {
     unsigned flags;      /* BS_RF_IO / BS_RF_PREF */
     uint64_t base, size;
     unsigned dom;
+    uint64_t offset;     /* CPU - bus address (host bridge translation) */
     char src[64];        /* file:line */
 };
 
@@ -91,6 +93,8 @@ struct bs_import {
     char **note;
     int nnote, capnote;
     bool qemu;           /* the inputs show a QEMU machine */
+    char kernel[64];     /* "Linux version" release, "" unknown */
+    char cmdline[512];   /* "Kernel command line:", "" unknown */
     char name[64];       /* topology name: the first input's base name */
     bs_import_stats st;
 };
@@ -102,6 +106,11 @@ struct imp_dev *imp_dev_find(const bs_import *im, unsigned dom, unsigned bus,
                              unsigned dev, unsigned fn);
 int imp_add_root_window(bs_import *im, unsigned dom, unsigned flags,
                         uint64_t base, uint64_t last, const char *src);
+/* The same for a host bridge that translates: bus address = CPU - offset.
+ * A window already known (same CPU range) takes the offset. */
+int imp_add_root_window_bus(bs_import *im, unsigned dom, unsigned flags,
+                            uint64_t base, uint64_t last, uint64_t offset,
+                            const char *src);
 int imp_add_root_bus(bs_import *im, unsigned dom, unsigned bus);
 int imp_add_bus_window(bs_import *im, unsigned dom, unsigned bus,
                        int parent_bus, unsigned flags, uint64_t base,
@@ -141,6 +150,14 @@ int imp_parse_sysfs_dir(bs_import *im, const char *path, bs_error *err);
 int imp_sysfs_attr(bs_import *im, unsigned dom, unsigned bus, unsigned dev,
                    unsigned fn, const char *name, const char *data,
                    size_t len, const char *file, bs_error *err);
+
+/* Import always yields a machine (import_settle.c): catch-all and
+ * 4 GiB-straddling root windows settled before the build; root windows
+ * derived from the addresses seen where the inputs have none; resources
+ * the checker objects to left unplaced, each with a note. */
+int imp_settle_windows(bs_import *im);
+int imp_derive_windows(bs_import *im, bs_topo *t);
+int imp_settle_check(bs_import *im, bs_topo *t);
 
 /* Merge src into dst (used to commit a scratch importer). */
 int imp_merge(bs_import *dst, bs_import *src);

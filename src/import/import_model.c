@@ -138,6 +138,13 @@ struct imp_dev *imp_dev_get(bs_import *im, unsigned dom, unsigned bus,
 int imp_add_root_window(bs_import *im, unsigned dom, unsigned flags,
                         uint64_t base, uint64_t last, const char *src)
 {
+    return imp_add_root_window_bus(im, dom, flags, base, last, 0, src);
+}
+
+int imp_add_root_window_bus(bs_import *im, unsigned dom, unsigned flags,
+                            uint64_t base, uint64_t last, uint64_t offset,
+                            const char *src)
+{
     if (last < base)
         return BS_OK;
     uint64_t size = last - base + 1; /* 0 means the whole 2^64 space */
@@ -145,10 +152,14 @@ int imp_add_root_window(bs_import *im, unsigned dom, unsigned flags,
         return BS_OK;
     flags &= BS_RF_IO | BS_RF_PREF;
     for (int i = 0; i < im->nwin; i++) {
-        const struct imp_win *w = &im->win[i];
+        struct imp_win *w = &im->win[i];
         if (w->base == base && w->size == size &&
-            ((w->flags ^ flags) & BS_RF_IO) == 0)
+            ((w->flags ^ flags) & BS_RF_IO) == 0) {
+            if (offset)
+                w->offset = offset;
+            w->flags |= flags & BS_RF_PREF; /* DT ranges do not say */
             return BS_OK;
+        }
     }
     if (!grow((void **)&im->win, &im->capwin, im->nwin, sizeof *im->win))
         return BS_ENOMEM;
@@ -157,6 +168,7 @@ int imp_add_root_window(bs_import *im, unsigned dom, unsigned flags,
     w->base = base;
     w->size = size;
     w->dom = dom;
+    w->offset = offset;
     snprintf(w->src, sizeof w->src, "%s", src ? src : "");
     return BS_OK;
 }
@@ -363,6 +375,9 @@ int imp_merge(bs_import *dst, bs_import *src)
             d->sub = s->sub;
         d->hotplug |= s->hotplug;
         d->add_size |= s->add_size;
+        for (int k = 0; k < 3; k++)
+            if (s->add[k] > d->add[k])
+                d->add[k] = s->add[k];
         d->pref32 |= s->pref32;
         if (s->num_vfs)
             d->num_vfs = s->num_vfs;
@@ -398,8 +413,9 @@ int imp_merge(bs_import *dst, bs_import *src)
     }
     for (int i = 0; i < src->nwin; i++) {
         const struct imp_win *w = &src->win[i];
-        int rc = imp_add_root_window(dst, w->dom, w->flags, w->base,
-                                     bs_last(w->base, w->size), w->src);
+        int rc = imp_add_root_window_bus(dst, w->dom, w->flags, w->base,
+                                         bs_last(w->base, w->size), w->offset,
+                                         w->src);
         if (rc)
             return rc;
     }
@@ -422,6 +438,10 @@ int imp_merge(bs_import *dst, bs_import *src)
             return rc;
     }
     dst->qemu |= src->qemu;
+    if (!dst->kernel[0])
+        memcpy(dst->kernel, src->kernel, sizeof dst->kernel);
+    if (!dst->cmdline[0])
+        memcpy(dst->cmdline, src->cmdline, sizeof dst->cmdline);
     if (!dst->name[0])
         memcpy(dst->name, src->name, sizeof dst->name);
     dst->st.files += src->st.files;
@@ -633,6 +653,10 @@ int bs_import_add_path(bs_import *im, const char *path, int format,
 
 int bs_import_note_count(const bs_import *im) { return im->nnote; }
 
+const char *bs_import_kernel(const bs_import *im) { return im->kernel; }
+
+const char *bs_import_cmdline(const bs_import *im) { return im->cmdline; }
+
 const char *bs_import_note(const bs_import *im, int i)
 {
     return i >= 0 && i < im->nnote ? im->note[i] : NULL;
@@ -747,6 +771,41 @@ static int parent_by_range(const bs_import *im, int i, const int *narrow)
     return best;
 }
 
+/* When no bus range leads to function i's bus: the bridge of unknown
+ * range whose window most narrowly holds an address of i (a ROM assigned
+ * at 0xa8620000 sits behind the bridge forwarding 0xa8600000-0xa86fffff),
+ * or -1.  Only on that fallback path: a scan is fine. */
+static int parent_by_address(const bs_import *im, int i)
+{
+    const struct imp_dev *d = &im->dev[i];
+    int best = -1;
+    uint64_t bestsz = 0;
+    for (int j = 0; j < im->ndev; j++) {
+        const struct imp_dev *b = &im->dev[j];
+        if (j == i || b->kind != BS_NODE_BRIDGE || b->dom != d->dom ||
+            b->sec >= 0 || b->bus >= d->bus)
+            continue;
+        for (int w = BS_SLOT_WIN_IO; w <= BS_SLOT_WIN_PREF; w++) {
+            const struct imp_res *bw = &b->res[w];
+            if (!bw->has_addr || !bw->size)
+                continue;
+            for (int k = 0; k < BS_SLOT_WIN_IO; k++) {
+                const struct imp_res *r = &d->res[k];
+                if (!r->has_addr || !r->size ||
+                    !!(r->flags & BS_RF_IO) != (w == BS_SLOT_WIN_IO) ||
+                    r->addr < bw->addr ||
+                    bs_last(r->addr, r->size) > bs_last(bw->addr, bw->size))
+                    continue;
+                if (best < 0 || bw->size < bestsz) {
+                    best = j;
+                    bestsz = bw->size;
+                }
+            }
+        }
+    }
+    return best;
+}
+
 struct dom_idx {
     unsigned dom;
     int i;
@@ -842,6 +901,13 @@ static int resolve_parents(bs_import *im)
                               d->dom, d->bus, im->dev[best].dom,
                               im->dev[best].bus, im->dev[best].dev,
                               im->dev[best].fn);
+            if (best < 0 && d->bus != 0 &&
+                (best = parent_by_address(im, i)) >= 0 && rc == BS_OK)
+                rc = imp_note(im, "bus %04x:%02x: no bridge in the inputs "
+                              "names it; placed under %04x:%02x:%02x.%u, "
+                              "whose window holds its addresses", d->dom,
+                              d->bus, im->dev[best].dom, im->dev[best].bus,
+                              im->dev[best].dev, im->dev[best].fn);
             if (best < 0 && d->bus != 0) {
                 /* No bus ranges at all (failure-only excerpts): the nearest
                  * bridge on a lower bus whose range is unknown is the best
@@ -926,9 +992,26 @@ static int add_root_windows(bs_import *im, bs_topo *t)
                 return rc;
             continue;
         }
+        if ((w->flags & BS_RF_IO) &&
+            bs_last(w->base - w->offset, w->size) > 0xffff) {
+            /* Logical port numbers past 64K with no bus address given. */
+            int rc = imp_note(im, "root window [io 0x%llx-0x%llx] (%s) ends "
+                              "above 0xffff on the bus; left out",
+                              (unsigned long long)w->base,
+                              (unsigned long long)bs_last(w->base, w->size),
+                              w->src);
+            if (rc)
+                return rc;
+            continue;
+        }
         int rc = bs_topo_add_window(t, w->flags, w->base, w->size);
         if (rc == BS_ENOMEM)
             return rc;
+        if (rc >= 0 && w->offset &&
+            bs_topo_set_window_bus(t, rc, w->base - w->offset) != BS_OK) {
+            t->nwin--; /* a bus range no bus can have */
+            rc = BS_EINVAL;
+        }
         if (rc < 0) {
             rc = imp_note(im, "root window [%s 0x%llx+%s] (%s) overlaps "
                           "another or exceeds the limit; left out",
@@ -966,6 +1049,17 @@ static int set_resources(bs_import *im, bs_topo *t, struct imp_dev *d)
             }
             continue;
         }
+        /* A type 1 header has BAR0 and BAR1 only, and no SR-IOV. */
+        if (d->kind == BS_NODE_BRIDGE &&
+            ((k > 1 && k != BS_SLOT_ROM) ||
+             (k == 1 && (r->flags & BS_RF_MEM64)))) {
+            int rc = imp_note(im, "%s %s: a bridge has BAR0 and BAR1 only "
+                              "(32-bit, or one 64-bit BAR0); left out (input "
+                              "line %d)", nm, bs_slot_name(k), r->line);
+            if (rc)
+                return rc;
+            continue;
+        }
         if (n->res[k].flags & BS_RF_UPPER) {
             int rc = imp_note(im, "%s %s: reported, but it is the upper half "
                               "of 64-bit %s; left out", nm, bs_slot_name(k),
@@ -996,7 +1090,11 @@ static int set_resources(bs_import *im, bs_topo *t, struct imp_dev *d)
             if (rc)
                 return rc;
         }
-        bool fixed = r->has_fw && !r->fw_rejected && !r->failed &&
+        /* VF BARs firmware left are written where they are (at=), not
+         * fixed: the linux model sizes a bridge window without the VF
+         * regions (optional extras) and so cannot fit one around fixed
+         * ones. */
+        bool fixed = !vf && r->has_fw && !r->fw_rejected && !r->failed &&
                      (!r->has_addr || r->addr == r->fw) && one &&
                      bs_is_pow2(one) && !(r->fw & (one - 1));
         int rc = bs_topo_set_bar(t, d->node, k, fl | (fixed ? BS_RF_FIXED : 0),
@@ -1051,7 +1149,8 @@ static int set_resources(bs_import *im, bs_topo *t, struct imp_dev *d)
                     : k == BS_SLOT_WIN_PREF ? BS_RF_PREF : 0;
         if (k == BS_SLOT_WIN_PREF) {
             if ((r->flags & BS_RF_MEM64) ||
-                (r->has_addr && bs_last(r->addr, r->size) >= BS_4G))
+                (r->has_addr && bs_last(r->addr, r->size) >
+                                    bs_low_limit(t, r->addr, 0)))
                 br->flags |= BS_RF_MEM64;
             else if (d->pref32)
                 n->flags |= BS_NF_PREF32;
@@ -1151,8 +1250,40 @@ static bool subtree_wants(const bs_topo *t, int b, bool io)
  * it, or as a hot-plug reserve: a window with nothing to forward marks a
  * hot-plug bridge (QEMU root ports under ACPI hot-plug print no pciehp
  * line). */
+/* Bytes of I/O what is below bridge b asks for, each on its granule as
+ * the kernel sizes it (pbus_size_io: 4 KiB windows). */
+static uint64_t io_below(const bs_topo *t, int b)
+{
+    uint64_t sum = 0;
+    BS_FOR_CHILDREN(t, b, c) {
+        const struct bs_node *n = &t->nodes[c];
+        for (int k = 0; k < BS_SLOT_WIN_IO; k++)
+            if (n->res[k].size && (n->res[k].flags & BS_RF_IO))
+                sum += n->res[k].size;
+        if (n->kind == BS_NODE_BRIDGE)
+            sum += n->res[BS_SLOT_WIN_IO].size;
+    }
+    return bs_align_up(sum, 4096);
+}
+
 static int mark_reserve_windows(bs_import *im, bs_topo *t)
 {
+    for (int n = 1; n < t->nnodes; n++) {
+        /* A kernel-sized I/O window larger than all below it needs holds
+         * a hot-plug reserve (pci=realloc logs print no add_size). */
+        struct bs_node *b = &t->nodes[n];
+        const struct bs_res *w = &b->res[BS_SLOT_WIN_IO];
+        if (b->kind == BS_NODE_BRIDGE && !(b->flags & BS_NF_HOTPLUG) &&
+            b->first_child >= 0 && (w->flags & BS_RF_ASSIGNED) &&
+            !(w->flags & BS_RF_FIXED) && w->size > io_below(t, n)) {
+            b->flags |= BS_NF_HOTPLUG;
+            int rc = imp_note(im, "%s: its I/O window is larger than what "
+                              "is below it needs: taken as a hot-plug bridge",
+                              b->name);
+            if (rc)
+                return rc;
+        }
+    }
     for (int n = 1; n < t->nnodes; n++) {
         struct bs_node *nd = &t->nodes[n];
         if (nd->kind != BS_NODE_BRIDGE || (nd->flags & BS_NF_HOTPLUG) ||
@@ -1194,11 +1325,16 @@ static int mark_empty_hotplug(bs_import *im, bs_topo *t)
                 nd->reserve[k - BS_SLOT_WIN_IO] = nd->res[k].size;
         if (nd->flags & BS_NF_HOTPLUG)
             continue;
+        /* Linux sizes an empty bridge's windows only for hot-plug: one
+         * the kernel opened itself (pci=realloc prints no add_size) or
+         * failed to open marks it. */
         for (int k = BS_SLOT_WIN_IO; k <= BS_SLOT_WIN_PREF; k++)
-            if (nd->res[k].flags & BS_RF_FAILED) {
+            if ((nd->res[k].flags & BS_RF_FAILED) ||
+                ((nd->res[k].flags & BS_RF_ASSIGNED) && nd->res[k].size &&
+                 !(nd->res[k].flags & BS_RF_FIXED))) {
                 nd->flags |= BS_NF_HOTPLUG;
                 int rc = imp_note(im, "%s: nothing below it, yet its %s "
-                                  "failed: taken as a hot-plug bridge",
+                                  "was sized: taken as a hot-plug bridge",
                                   nd->name, bs_slot_name(k));
                 if (rc)
                     return rc;
@@ -1236,7 +1372,9 @@ int bs_import_build(bs_import *im, bs_topo **out, bs_error *err)
         return BS_EPARSE;
     }
     im->st.kernel_failures = im->st.kernel_assigned = 0;
-    int rc = place_bus_windows(im);
+    int rc = imp_settle_windows(im);
+    if (rc == BS_OK)
+        rc = place_bus_windows(im);
     if (rc == BS_OK)
         rc = resolve_parents(im);
     if (rc)
@@ -1325,14 +1463,43 @@ int bs_import_build(bs_import *im, bs_topo **out, bs_error *err)
         return rc;
     }
     /* An optional extra on a bridge with bridges below may be theirs:
-     * only a bridge with no bridge below is hot-plug by add_size alone. */
+     * such a bridge is hot-plug itself only if its add_size exceeds the
+     * sum of its child bridges' (pbus_size_* add their extras up). */
+    int *devof = malloc(sizeof *devof * (size_t)t->nnodes);
+    if (!devof) {
+        bs_topo_free(t);
+        goto nomem;
+    }
+    for (int i = 0; i < t->nnodes; i++)
+        devof[i] = -1;
+    for (int i = 0; i < im->ndev; i++)
+        if (im->dev[i].node >= 0)
+            devof[im->dev[i].node] = i;
     for (int i = 0; i < im->ndev; i++) {
         const struct imp_dev *d = &im->dev[i];
         if (d->node < 0 || d->hotplug || !d->add_size)
             continue;
-        BS_FOR_CHILDREN(t, d->node, c)
-            if (t->nodes[c].kind == BS_NODE_BRIDGE)
-                t->nodes[d->node].flags &= ~(uint32_t)BS_NF_HOTPLUG;
+        bool below = false, own = false;
+        for (int k = 0; k < 3; k++) {
+            uint64_t sum = 0;
+            BS_FOR_CHILDREN(t, d->node, c)
+                if (t->nodes[c].kind == BS_NODE_BRIDGE) {
+                    below = true;
+                    if (devof[c] >= 0)
+                        sum += im->dev[devof[c]].add[k];
+                }
+            own |= d->add[k] > sum;
+        }
+        if (below && !own)
+            t->nodes[d->node].flags &= ~(uint32_t)BS_NF_HOTPLUG;
+    }
+    free(devof);
+    rc = imp_derive_windows(im, t);
+    if (rc == BS_OK)
+        rc = imp_settle_check(im, t);
+    if (rc) {
+        bs_topo_free(t);
+        goto nomem;
     }
     set_placements(t);
     rc = mark_empty_hotplug(im, t);

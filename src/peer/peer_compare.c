@@ -268,6 +268,7 @@ int bs_peer_compare(const bs_topo *t0, const bs_guest *g, const char *cmdline,
             w[nw].base = lo;
             w[nw].size = hi - lo + 1;
             w[nw].line = 0;
+            w[nw].offset = 0;
             nw++;
         }
         bool same = nw == t->nwin;

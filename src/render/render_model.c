@@ -135,7 +135,12 @@ int rm_device_count(const bs_topo *t)
 const char *rm_win_name(const struct rm_model *m, const struct rm_win *w,
                         char *buf, size_t cap)
 {
-    if (w->node == 0)
+    const struct bs_rootwin *rw = w->node == 0 ? &m->t->win[w->slot] : NULL;
+    if (rw && rw->offset) /* a translating host: where it sits on the bus */
+        snprintf(buf, cap, "root %s%d bus=0x%llx",
+                 (w->flags & BS_RF_IO) ? "io" : "mem", w->slot,
+                 (unsigned long long)(rw->base - rw->offset));
+    else if (rw)
         snprintf(buf, cap, "root %s%d", (w->flags & BS_RF_IO) ? "io" : "mem",
                  w->slot);
     else

@@ -37,6 +37,7 @@
 #define TAG_PLNA "PLNA" /* pending plan: topology after */
 #define TAG_PLNS "PLNS" /* pending plan: steps and progress */
 #define TAG_VMCF "VMCF" /* emulated machine: registers and mappings */
+#define TAG_WBUS "WBUS" /* root windows' bus offsets (translating hosts) */
 
 /* Offsets inside a node record, for messages. */
 #define NODE_PARENT 1
@@ -334,6 +335,18 @@ int bs_snapshot_save(const bs_state *st, unsigned char **buf, size_t *len,
     w_topo(&w, st->topo);
     sec_end(&w, at);
     nsec++;
+    bool translates = false;
+    for (int i = 0; i < st->topo->nwin; i++)
+        translates |= st->topo->win[i].offset != 0;
+    if (translates) {
+        /* Required: a reader that drops it would misplace every BAR. */
+        at = sec_begin(&w, TAG_WBUS, SEC_REQUIRED);
+        w_u32(&w, (uint32_t)st->topo->nwin);
+        for (int i = 0; i < st->topo->nwin; i++)
+            w_u64(&w, st->topo->win[i].offset);
+        sec_end(&w, at);
+        nsec++;
+    }
     if (st->vm) {
         at = sec_begin(&w, TAG_VMCF, SEC_REQUIRED);
         w_vm(&w, st->vm);
@@ -1340,6 +1353,35 @@ int bs_snapshot_restore(const void *data, size_t len, unsigned flags,
         bs_topo **slot = NULL;
         if (!strcmp(tag, TAG_TOPO)) {
             slot = &st.topo;
+        } else if (!strcmp(tag, TAG_WBUS)) {
+            uint32_t nw;
+            if (!st.topo || st.vm) {
+                rc = rfail(&r, BS_EPARSE, off, "expected WBUS right after the "
+                           "TOPO section");
+                break;
+            }
+            if (!r_count(&r, &nw, BS_MAX_ROOT_WINDOWS, 8, "window count")) {
+                rc = r.rc;
+                break;
+            }
+            if ((int)nw != st.topo->nwin) {
+                rc = rfail(&r, BS_EPARSE, off, "WBUS has %u windows, the "
+                           "topology %d", nw, st.topo->nwin);
+                break;
+            }
+            for (uint32_t k = 0; k < nw && !r.rc; k++) {
+                uint64_t o = r_u64(&r, "window bus offset");
+                struct bs_rootwin *w = &st.topo->win[k];
+                if (!r.rc && o && bs_topo_set_window_bus(st.topo, (int)k,
+                                                         w->base - o))
+                    rc = rfail(&r, BS_EPARSE, off, "window %u: bus offset "
+                               "0x%llx gives no valid bus range", k,
+                               (unsigned long long)o);
+            }
+            if (!rc)
+                rc = r.rc;
+            off = pend + 4;
+            continue;
         } else if (!strcmp(tag, TAG_VMCF)) {
             if (st.vm || !st.topo) {
                 rc = rfail(&r, BS_EPARSE, off,

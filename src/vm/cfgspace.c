@@ -204,8 +204,14 @@ static void bar_layout(struct vm_fn *f, int i)
     put32(f, off, (keep & wm) | ro, wm);
 }
 
-static void bar_init(struct vm_fn *f, int i, const struct bs_res *r,
-                     const struct bs_res *lower)
+/* BAR and window registers hold bus addresses; the topology CPU ones. */
+static uint64_t to_bus(const bs_topo *t, uint64_t cpu, uint32_t flags)
+{
+    return bs_topo_bus_addr(t, cpu, flags & BS_RF_IO);
+}
+
+static void bar_init(const bs_topo *t, struct vm_fn *f, int i,
+                     const struct bs_res *r, const struct bs_res *lower)
 {
     unsigned off = vm_bar_off(f, i);
     uint32_t flags = 0;
@@ -214,7 +220,7 @@ static void bar_init(struct vm_fn *f, int i, const struct bs_res *r,
         f->kind[i] = VB_UPPER;
         f->size[i] = lower->size;
         if (lower->flags & BS_RF_ASSIGNED)
-            a = lower->addr >> 32;
+            a = to_bus(t, lower->addr, lower->flags) >> 32;
     } else {
         if (i == BS_BAR_ROM)
             f->kind[i] = VB_ROM;
@@ -229,7 +235,7 @@ static void bar_init(struct vm_fn *f, int i, const struct bs_res *r,
             flags |= 8;
         f->size[i] = r->size;
         if (r->flags & BS_RF_ASSIGNED)
-            a = r->addr & 0xffffffffu;
+            a = to_bus(t, r->addr, r->flags) & 0xffffffffu;
     }
     put32(f, off, (uint32_t)a | flags, 0);
     bar_layout(f, i);
@@ -261,8 +267,8 @@ bool vm_window(const struct vm_fn *f, int slot, uint64_t *base,
     return b <= l;
 }
 
-static void window_init(struct vm_fn *f, const struct bs_node *n,
-                        bool qemu_switch_reset)
+static void window_init(const bs_topo *t, struct vm_fn *f,
+                        const struct bs_node *n, bool qemu_switch_reset)
 {
     bool pref64 = !(n->flags & BS_NF_PREF32);
     const struct bs_res *io = &n->res[BS_SLOT_WIN_IO];
@@ -275,20 +281,21 @@ static void window_init(struct vm_fn *f, const struct bs_node *n,
                  (!strcmp(n->model, "switch-upstream") ||
                   !strcmp(n->model, "switch-downstream"));
     uint64_t b = zeros ? 0 : 0xf000, l = 0;
-    if (io->size && (io->flags & BS_RF_ASSIGNED) && io->addr <= 0xffff)
-        b = io->addr, l = bs_last(io->addr, io->size);
+    if (io->size && (io->flags & BS_RF_ASSIGNED) &&
+        to_bus(t, io->addr, BS_RF_IO) <= 0xffff)
+        b = to_bus(t, io->addr, BS_RF_IO), l = bs_last(b, io->size);
     put8(f, 0x1c, (uint8_t)((b >> 8) & 0xf0), 0xf0);
     put8(f, 0x1d, (uint8_t)((l >> 8) & 0xf0), 0xf0);
     put16(f, 0x30, 0, 0);
     put16(f, 0x32, 0, 0);
     b = zeros ? 0 : 0xfff00000u, l = 0;
     if (mem->size && (mem->flags & BS_RF_ASSIGNED))
-        b = mem->addr, l = bs_last(mem->addr, mem->size);
+        b = to_bus(t, mem->addr, 0), l = bs_last(b, mem->size);
     put16(f, 0x20, (uint16_t)((b >> 16) & 0xfff0), 0xfff0);
     put16(f, 0x22, (uint16_t)((l >> 16) & 0xfff0), 0xfff0);
     b = zeros ? 0 : 0xfff00000u, l = 0;
     if (pf->size && (pf->flags & BS_RF_ASSIGNED))
-        b = pf->addr, l = bs_last(pf->addr, pf->size);
+        b = to_bus(t, pf->addr, 0), l = bs_last(b, pf->size);
     put16(f, 0x24, (uint16_t)(((b >> 16) & 0xfff0) | pref64), 0xfff0);
     put16(f, 0x26, (uint16_t)(((l >> 16) & 0xfff0) | pref64), 0xfff0);
     uint32_t uwm = pref64 ? 0xffffffffu : 0;
@@ -309,7 +316,7 @@ static void sync_bar(bs_vm *vm, int node, int i)
     if (!vm_bar_addr(f, i, &a))
         return; /* mid-sizing: the topology keeps the last real address */
     struct bs_res *r = &vm->t->nodes[node].res[bar_slot(i)];
-    r->addr = a;
+    r->addr = a ? bs_cpu_addr(vm->t, a, r->flags & BS_RF_IO) : 0;
     if (a)
         r->flags |= BS_RF_ASSIGNED;
     else
@@ -323,7 +330,7 @@ static void sync_windows(bs_vm *vm, int node)
         struct bs_res *r = &vm->t->nodes[node].res[s];
         uint64_t b, l;
         if (vm_window(f, s, &b, &l)) {
-            r->addr = b;
+            r->addr = bs_cpu_addr(vm->t, b, s == BS_SLOT_WIN_IO ? BS_RF_IO : 0);
             r->size = l - b + 1;
             r->flags |= BS_RF_ASSIGNED;
         } else {
@@ -504,14 +511,14 @@ static int fn_init(bs_vm *vm, int node, bs_error *err)
             continue;
         }
         if (r->flags & BS_RF_UPPER)
-            bar_init(f, i, r, &n->res[i - 1]);
+            bar_init(vm->t, f, i, r, &n->res[i - 1]);
         else if (r->size)
-            bar_init(f, i, r, NULL);
+            bar_init(vm->t, f, i, r, NULL);
         if (r->size && (r->flags & BS_RF_ASSIGNED))
             any = true;
     }
     if (n->res[BS_SLOT_ROM].size) {
-        bar_init(f, BS_BAR_ROM, &n->res[BS_SLOT_ROM], NULL);
+        bar_init(vm->t, f, BS_BAR_ROM, &n->res[BS_SLOT_ROM], NULL);
         if (n->res[BS_SLOT_ROM].flags & BS_RF_ASSIGNED)
             any = true;
     }
@@ -520,7 +527,7 @@ static int fn_init(bs_vm *vm, int node, bs_error *err)
         cmd = (uint16_t)(vm->o.initial_command & BS_CMD_WMASK);
     if (f->bridge) {
         put16(f, 0x3e, 0, 0x007f);   /* bridge control */
-        window_init(f, n, vm->o.qemu_switch_reset);
+        window_init(vm->t, f, n, vm->o.qemu_switch_reset);
         /* A bridge forwards what firmware assigned it; a window that only
          * reads open because of its reset value (switch ports) does not
          * turn decode on. */
@@ -608,7 +615,8 @@ int bs_vm_reload(bs_vm *vm)
             const struct bs_res *r = &n->res[bar_slot(i)];
             uint32_t en = k == VB_ROM ? (vm_rd32(f, vm_bar_off(f, i)) & 1) : 0;
             f->size[i] = r->size;
-            uint64_t a = (r->flags & BS_RF_ASSIGNED) ? r->addr : 0;
+            uint64_t a = (r->flags & BS_RF_ASSIGNED)
+                             ? to_bus(vm->t, r->addr, r->flags) : 0;
             unsigned off = vm_bar_off(f, i);
             uint32_t lo = (vm_rd32(f, off) & ~addr_field(k)) | (uint32_t)a | en;
             put32(f, off, lo, f->wm[off] | (uint32_t)f->wm[off + 1] << 8 |
@@ -626,7 +634,7 @@ int bs_vm_reload(bs_vm *vm)
         }
         if (f->bridge) {
             uint8_t keep[4] = {f->cfg[0x18], f->cfg[0x19], f->cfg[0x1a], 0};
-            window_init(f, n, vm->o.qemu_switch_reset);
+            window_init(vm->t, f, n, vm->o.qemu_switch_reset);
             f->cfg[0x18] = keep[0];
             f->cfg[0x19] = keep[1];
             f->cfg[0x1a] = keep[2];

@@ -108,7 +108,8 @@ bool vm_decoded(const bs_vm *vm, int node, int i, uint64_t *gpa,
         return false;
     if (vm->o.bridge_windows && !bridge_forwards(vm, node, a, s, isio))
         return false;
-    *gpa = a;
+    /* The register holds a bus address; the guest maps the CPU one. */
+    *gpa = bs_cpu_addr(vm->t, a, isio ? BS_RF_IO : 0);
     *size = s;
     *io = isio;
     return true;
@@ -455,7 +456,10 @@ void bs_vm_settle(bs_vm *vm)
             uint64_t a;
             /* Still programmed there: the guest has not given the space
              * away, so the mapping may stay. */
-            if (vm_bar_addr(&vm->f[n], i, &a) && a == m->gpa &&
+            if (vm_bar_addr(&vm->f[n], i, &a) &&
+                bs_cpu_addr(vm->t, a, vm->f[n].kind[i] == VB_IO ? BS_RF_IO
+                                                                : 0) ==
+                    m->gpa &&
                 vm->f[n].size[i] == m->size)
                 continue;
             do_unmap(vm, n, i, true);
@@ -648,7 +652,8 @@ int bs_vm_check(const bs_vm *vm, char *msg, size_t cap)
                 PROBLEM("%s %s: topology size differs from the register",
                         tn->name, bn);
             if (vm_bar_addr(f, i, &a) &&
-                (res->addr != a || !(res->flags & BS_RF_ASSIGNED) != !a))
+                ((a && res->addr != bs_cpu_addr(vm->t, a, res->flags & BS_RF_IO)) ||
+                 !(res->flags & BS_RF_ASSIGNED) != !a))
                 PROBLEM("%s %s: topology address differs from the register",
                         tn->name, bn);
         }
@@ -659,7 +664,10 @@ int bs_vm_check(const bs_vm *vm, char *msg, size_t cap)
                 bool open = vm_window(f, s, &b, &l);
                 bool topen = res->size && (res->flags & BS_RF_ASSIGNED);
                 if (open != topen ||
-                    (open && (res->addr != b || res->size != l - b + 1)))
+                    (open && (res->addr != bs_cpu_addr(vm->t, b,
+                                                       s == BS_SLOT_WIN_IO
+                                                           ? BS_RF_IO : 0) ||
+                              res->size != l - b + 1)))
                     PROBLEM("%s %s: topology differs from the registers",
                             tn->name, bs_slot_name(s));
             }

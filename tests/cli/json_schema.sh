@@ -53,12 +53,15 @@ run assign assign $seed
 run assign assign examples/small-window.topo
 run assign assign examples/switch-nested.topo --policy pack
 run assign assign examples/sriov.topo
+run assign assign tests/data/topo/bus-offset.topo
 run check check "$tmp/a.topo"
 run check check "$tmp/a.topo" --before $seed
 run format format examples/switch-nested.topo
 run qemu-args qemu-args tests/data/peer/sb-base.topo
 run compare compare tests/data/peer/sb-base.out --topology tests/data/peer/sb-base.topo
 run compare compare tests/data/peer/none-base.out --topology tests/data/peer/none-base.topo
+run compare-log compare tests/data/import/k6-arm64-bus-address.log
+run compare-log compare tests/data/import/peer/none-64bit-fail.dmesg --kernel 6.1
 run import import tests/data/import/peer/none-64bit-fail.dmesg
 run import import tests/data/import/lspci-vvvnn.txt
 run diagnose diagnose tests/data/import/peer/none-64bit-fail.dmesg
