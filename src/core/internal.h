@@ -49,6 +49,7 @@ struct bs_node {
     char name[BS_NAME_MAX];
     char model[BS_MODEL_MAX];
     struct bs_res res[BS_NSLOTS];
+    int domain;               /* vPCI bus: PCI domain (include/barspace/hyperv.h) */
 };
 
 struct bs_rootwin {
@@ -65,6 +66,11 @@ struct bs_topo {
     int nwin;
     bs_failure *fail;         /* failures of the last assignment */
     int nfail, failcap;
+    /* Platform (include/barspace/hyperv.h): on Hyper-V the root windows are
+     * VMBus's MMIO gaps and [fb_base, +fb_size) the framebuffer it keeps. */
+    int platform;
+    uint64_t fb_base, fb_size;
+    int platform_line, fb_line;
 };
 
 /* ---- topology.c helpers used across the library ---- */
@@ -107,6 +113,12 @@ void bs_topo_locate(bs_topo *t);
  * index or bridge slot) and the [lo, hi] address limits; returns how many. */
 int bs_bus_candidates(const bs_topo *t, int b, uint32_t f, int *win,
                       uint64_t *lo, uint64_t *hi, int cap);
+
+/* Hyper-V (platform.c): VMBus's MMIO gaps, sorted by address, cut at the
+ * vTPM, those ending below 1 MiB dropped (root window index in win); and
+ * the framebuffer claim that holds in the first of them, if any. */
+int bs_hv_gaps(const bs_topo *t, uint64_t *base, uint64_t *last, int *win);
+bool bs_hv_fb_claim(const bs_topo *t, uint64_t *base, uint64_t *size);
 
 /* Read a whole file (readfile.c): BS_EIO / BS_ELIMIT (larger than `max`
  * bytes) / BS_ENOMEM with the file named in err; *out is the caller's. */
