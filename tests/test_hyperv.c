@@ -7,6 +7,7 @@
 
 #include "barspace/barspace.h"
 #include "barspace/hyperv.h"
+#include "barspace/churn.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -318,8 +319,208 @@ static void test_errors(void)
     bad("platform hyperv\nwindow io 0x1000-0xffff\n", 2, "not I/O");
 }
 
+/* ---- churn on Hyper-V ---- */
+
+#define CHURN_TOPO "platform hyperv\nwindow mem 0xf8000000-0xfbffffff\n"      \
+                   "window mem 0x1000000000+256K\n"                           \
+                   "vpci ba {\n device a {\n  bar 0 mem64 64K\n }\n}\n"         \
+                   "vpci bb {\n device b {\n  bar 0 mem64 64K\n }\n}\n"         \
+                   "vpci bc {\n device c {\n  bar 0 mem64 64K\n }\n}\n"         \
+                   "vpci bd {\n device d {\n  bar 0 mem64 64K\n }\n}\n"
+
+static bs_churn *churn(int policy, int moves)
+{
+    bs_topo *t = parse(CHURN_TOPO);
+    bs_churn_opts o;
+    bs_churn_opts_init(&o, policy);
+    o.moves = moves;
+    bs_churn *c = NULL;
+    bs_error e;
+    CHECK_EQ(bs_churn_new(t, &o, &c, &e), BS_OK);
+    bs_topo_free(t);
+    return c;
+}
+
+/* Apply a trace; returns the outcome of the last event. */
+static int run(bs_churn *c, const char *trace, bs_event_result *res)
+{
+    bs_event *ev = NULL;
+    int n = 0;
+    bs_error e;
+    CHECK_EQ(bs_events_parse(trace, strlen(trace), "t.trace", &ev, &n, &e),
+             BS_OK);
+    for (int i = 0; i < n; i++)
+        CHECK_EQ(bs_churn_apply(c, &ev[i], res, &e), BS_OK);
+    free(ev);
+    CHECK_EQ(bs_check(bs_churn_topo(c), NULL, NULL, 0), 0);
+    return res->outcome;
+}
+
+static uint64_t dev_addr(bs_churn *c, const char *name)
+{
+    const bs_topo *t = bs_churn_topo(c);
+    for (int n = 1; n < bs_topo_node_count(t); n++) {
+        bs_node_info ni;
+        bs_res_info r;
+        if (bs_topo_node_info(t, n, &ni) == BS_OK && bs_churn_present(c, n) &&
+            !strcmp(ni.name, name) && bs_topo_res_info(t, n, 0, &r) == BS_OK &&
+            (r.flags & BS_RF_ASSIGNED))
+            return r.addr;
+    }
+    return UINT64_MAX;
+}
+
+/* A removal gives the bus's ranges back; first fit reuses the lowest hole,
+ * best fit the snug one, which keeps a 128K block for the next device. */
+static void test_churn_fit(void)
+{
+    bs_event_result res;
+    const char *tr = "remove a\nremove b\nremove d\n"
+                     "add e at host bar0=mem64:64K\n";
+    bs_churn *ff = churn(BS_PLACE_LINUX, 0);
+    CHECK_EQ(run(ff, tr, &res), BS_OUT_PLACED);
+    CHECK_EQ(dev_addr(ff, "e"), 0x1000000000);
+    CHECK_EQ(run(ff, "add f at host bar0=mem64:128K\n", &res), BS_OUT_FAILED);
+    CHECK_STR(res.msg, "Need 0x20000 of high MMIO space. Consider "
+                       "reconfiguring the VM.");
+    CHECK_EQ(res.want, 0x20000);
+    CHECK_EQ(res.feasible, 1); /* explained: moving one bus would do */
+    bs_churn *bf = churn(BS_PLACE_BARSPACE, 0);
+    CHECK_EQ(run(bf, tr, &res), BS_OUT_PLACED);
+    CHECK_EQ(dev_addr(bf, "e"), 0x1000030000);
+    CHECK_EQ(run(bf, "add f at host bar0=mem64:128K\n", &res), BS_OUT_PLACED);
+    CHECK_EQ(dev_addr(bf, "f"), 0x1000000000);
+    /* the new function is on a new bus with the lowest free domain */
+    const bs_topo *t = bs_churn_topo(bf);
+    bs_node_info ni;
+    int fbus = -1;
+    for (int n = 1; n < bs_topo_node_count(t); n++)
+        if (bs_topo_node_info(t, n, &ni) == BS_OK && !strcmp(ni.name, "f"))
+            fbus = ni.parent;
+    CHECK(fbus > 0 && bs_topo_node_info(t, fbus, &ni) == BS_OK &&
+          (ni.flags & BS_NF_VPCI));
+    CHECK_EQ(ni.domain, 2); /* ba..bd had 1..4; e took 1, b's 2 is free */
+    bs_churn_free(ff);
+    bs_churn_free(bf);
+}
+
+/* Relocation: the cheapest bus set overlapping an aligned position is
+ * ejected and probed again; its cost is the device's downtime. */
+static void test_churn_relocate(void)
+{
+    bs_event_result res;
+    bs_churn *c = churn(BS_PLACE_BARSPACE, 1);
+    CHECK_EQ(run(c, "remove b\nremove d\nadd e at host bar0=mem64:128K\n",
+                 &res), BS_OUT_MOVED);
+    CHECK_EQ(res.moves, 1);
+    CHECK_EQ(res.bytes_moved, 0x10000);
+    CHECK_EQ(dev_addr(c, "e"), 0x1000000000);
+    CHECK_EQ(dev_addr(c, "a"), 0x1000030000); /* a moved to the free 64K */
+    /* quiesce 0.1 ms + 3 config writes of 1 us + unmap and map of 64K */
+    CHECK_EQ(res.downtime_ns, 100000 + 3000 + 2 * 0x10000 * 7 / 1000);
+    bs_churn_free(c);
+    /* A pinned function never moves: then nothing can be done. */
+    c = churn(BS_PLACE_BARSPACE, 1);
+    CHECK_EQ(run(c, "pin a\npin c\nremove b\nremove d\n"
+                    "add e at host bar0=mem64:128K\n", &res), BS_OUT_FAILED);
+    CHECK_EQ(dev_addr(c, "a"), 0x1000000000);
+    bs_churn_free(c);
+}
+
+/* Hyper-V events that make no sense are errors, not outcomes. */
+static void test_churn_errors(void)
+{
+    bs_churn *c = churn(BS_PLACE_LINUX, 0);
+    bs_event *ev = NULL;
+    int n = 0;
+    bs_error e;
+    bs_event_result res;
+    const char *tr = "add x at bb bar0=mem64:64K\nadd y at host bar0=io:16\n"
+                     "add a at host bar0=mem64:64K\n";
+    CHECK_EQ(bs_events_parse(tr, strlen(tr), "t", &ev, &n, &e), BS_OK);
+    CHECK_EQ(n, 3);
+    CHECK_EQ(bs_churn_apply(c, &ev[0], &res, &e), BS_ENOENT);
+    CHECK(strstr(e.msg, "add it at host") != NULL);
+    CHECK_EQ(bs_churn_apply(c, &ev[1], &res, &e), BS_EINVAL);
+    CHECK_EQ(bs_churn_apply(c, &ev[2], &res, &e), BS_EINVAL);
+    CHECK(strstr(e.msg, "already present") != NULL);
+    CHECK_EQ(bs_check(bs_churn_topo(c), NULL, NULL, 0), 0);
+    free(ev);
+    bs_churn_free(c);
+}
+
+/* ---- a guest's log ---- */
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *b = f ? malloc(1 << 16) : NULL;
+    *len = b ? fread(b, 1, 1 << 16, f) : 0;
+    if (f)
+        fclose(f);
+    return b;
+}
+
+static void test_log(void)
+{
+    size_t len;
+    char *text = slurp("tests/data/hyperv/gpu-high-fail.dmesg", &len);
+    CHECK(text != NULL);
+    bs_hv_log *l = NULL;
+    bs_error e;
+    CHECK_EQ(bs_hv_log_parse(text, len, "g.dmesg", &l, &e), BS_OK);
+    CHECK_EQ(bs_hv_log_bus_count(l), 3);
+    bs_hv_bus_report b;
+    CHECK_EQ(bs_hv_log_bus(l, 0, &b), BS_OK);
+    CHECK_EQ(b.domain, 0x7870);
+    CHECK_EQ(b.devices, 1);
+    CHECK_EQ(b.win_base[1], 0xfc0000000);
+    CHECK_EQ(b.win_size[1], 0x10000);
+    CHECK_EQ(bs_hv_log_bus(l, 1, &b), BS_OK);
+    CHECK_EQ(b.win_size[0], 0x2000);
+    CHECK_EQ(bs_hv_log_bus(l, 2, &b), BS_OK);
+    CHECK_EQ(b.domain, 0x51e2); /* never printed: from the GUID */
+    CHECK_EQ(b.need[1], 0x1020000);
+    CHECK_EQ(b.need[0], 0);
+    CHECK_EQ(b.line, 15);
+    uint64_t g[2];
+    /* Without the VM: the need itself, a lower bound. */
+    CHECK_EQ(bs_hv_log_growth(l, NULL, g, &e), BS_OK);
+    CHECK_EQ(g[1], 0x1020000);
+    CHECK_EQ(g[0], 0);
+    /* With a 12M high gap: the 16M-aligned range must start at +16M, so
+     * the gap must reach +32M+128K: grow by 20M+128K. */
+    bs_topo *t = parse("platform hyperv\nwindow mem 0xf8000000-0xfed3ffff\n"
+                       "window mem 0xfc0000000+12M\n"
+                       "framebuffer 0xf8000000+8M\n");
+    CHECK_EQ(bs_hv_log_growth(l, t, g, &e), BS_OK);
+    CHECK_EQ(g[1], 0x1420000);
+    CHECK_EQ(g[0], 0);
+    /* and that much is enough, one page less is not */
+    bs_topo_free(t);
+    t = parse("platform hyperv\nwindow mem 0xf8000000-0xfed3ffff\n"
+              "window mem 0xfc0000000+0x2020000\nframebuffer 0xf8000000+8M\n");
+    CHECK_EQ(bs_hv_log_growth(l, t, g, &e), BS_OK);
+    CHECK_EQ(g[1], 0);
+    bs_topo_free(t);
+    t = parse("platform hyperv\nwindow mem 0xf8000000-0xfed3ffff\n"
+              "window mem 0xfc0000000+0x201f000\nframebuffer 0xf8000000+8M\n");
+    CHECK_EQ(bs_hv_log_growth(l, t, g, &e), BS_OK);
+    CHECK_EQ(g[1], 0x1000);
+    bs_topo_free(t);
+    bs_hv_log_free(l);
+    free(text);
+    const char *none = "[ 1.0] pci 0000:00:01.0: BAR 0: assigned\n";
+    CHECK_EQ(bs_hv_log_parse(none, strlen(none), "x.log", &l, &e), BS_ENOENT);
+    CHECK(l == NULL);
+}
+
 int main(void)
 {
+    test_log();
+    test_churn_fit();
+    test_churn_relocate();
+    test_churn_errors();
     test_need();
     test_probe_order_and_layout();
     test_first_fit();

@@ -48,6 +48,37 @@ int bs_hv_bus_need(const bs_topo *t, int bus, uint64_t *low, uint64_t *high);
 /* The alignment pci-hyperv asks for: the largest power of two <= need. */
 uint64_t bs_hv_align(uint64_t need);
 
+/* ---- a Linux guest's log from a Hyper-V VM (diagnose) ---- */
+
+typedef struct bs_hv_bus_report {
+    int domain;                 /* PCI domain, -1 if the log did not say */
+    char instance[40];          /* VMBus instance (hv_pci GUID), "" unknown */
+    uint64_t need[2];           /* [0] low, [1] high: "Need ..." (0 = none) */
+    uint64_t win_base[2], win_size[2]; /* root bus resources seen (0 none) */
+    int devices;                /* functions seen on the bus */
+    int line;                   /* first line about this bus */
+} bs_hv_bus_report;
+
+typedef struct bs_hv_log bs_hv_log;
+
+/* Read a guest log (dmesg, journalctl -k).  BS_ENOENT when it has no
+ * pci-hyperv lines at all. */
+int bs_hv_log_parse(const char *text, size_t len, const char *filename,
+                    bs_hv_log **out, bs_error *err);
+void bs_hv_log_free(bs_hv_log *l);
+int bs_hv_log_bus_count(const bs_hv_log *l);
+int bs_hv_log_bus(const bs_hv_log *l, int i, bs_hv_bus_report *out);
+
+/* By how much the gaps of machine t (platform hyperv) must grow at their
+ * top for every failed bus of the log to be placed: re-runs VMBus's
+ * allocations, in the log's order, of the buses the log shows, and finds
+ * the smallest growth of the highest low gap (grow[0]) and of the highest
+ * high gap (grow[1]), in pages.  t may be NULL: then the answer is the
+ * lower bound that holds for any gap (each failed need rounded up to its
+ * alignment, summed). */
+int bs_hv_log_growth(const bs_hv_log *l, const bs_topo *t, uint64_t grow[2],
+                     bs_error *err);
+
 #if defined(__GNUC__)
 #pragma GCC visibility pop
 #endif

@@ -96,15 +96,29 @@ void bs_churn_hv_free(bs_churn *c)
     c->hv = NULL;
 }
 
+/* Fragmentation of the high gaps, where 64-bit BARs (every NVMe, GPU and
+ * NIC of the workloads) go; the low gap is dominated by its size. */
 void bs_churn_hv_frag(const bs_churn *c, bs_frag *out)
 {
-    bs_space_stats st;
-    bs_space_get_stats(c->hv->vb.sp, &st);
-    out->free_bytes = st.free_bytes;
-    out->largest_block = st.largest_block;
-    out->frag = st.free_bytes
-                    ? 1.0 - (double)st.largest_block / (double)st.free_bytes
-                    : 0.0;
+    const struct bs_vmbus *v = &c->hv->vb;
+    const bs_topo *t = c->t;
+    uint64_t total = 0, used = 0, largest = 0;
+    for (int i = 0; i < v->n; i++) {
+        if (v->base[i] < BS_4G)
+            continue;
+        total += v->last[i] - v->base[i] + 1;
+        uint64_t l = bs_space_largest_block(v->sp, v->base[i], v->last[i]);
+        largest = l > largest ? l : largest;
+    }
+    for (int b = 1; b < t->nnodes; b++) {
+        const struct bs_res *r = &t->nodes[b].res[BS_SLOT_WIN_PREF];
+        if ((t->nodes[b].flags & BS_NF_VPCI) && (r->flags & BS_RF_ASSIGNED))
+            used += r->size;
+    }
+    out->free_bytes = total - used;
+    out->largest_block = largest;
+    out->frag = out->free_bytes ? 1.0 - (double)largest / (double)out->free_bytes
+                                : 0.0;
 }
 
 /* ---- buses and their ranges ---- */
