@@ -8,6 +8,7 @@
 #include "barspace/barspace.h"
 #include "barspace/hyperv.h"
 #include "barspace/churn.h"
+#include "barspace/snapshot.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -215,6 +216,14 @@ static void test_vtpm_truncation(void)
     CHECK_EQ(addr(t, "da", 0), UINT64_MAX);
     CHECK_EQ(addr(t, "b", BS_SLOT_BAR0), 0xfec00000);
     CHECK_EQ(addr(t, "db", 0), 0xfec40000);
+    bs_topo_free(t);
+    /* A range that ends below 1 MiB is ignored, however free. */
+    t = parse("platform hyperv\nwindow mem 0x80000-0xfffff\n"
+              "window mem 0xf8000000-0xfbffffff\n"
+              "vpci a {\n device da {\n  bar 0 mem32 4K\n }\n}\n");
+    CHECK_EQ(assign(t), BS_OK);
+    CHECK_EQ(addr(t, "a", BS_SLOT_BAR0), 0xf8000000);
+    CHECK_EQ(addr(t, "da", 0), 0xf8002000);
     bs_topo_free(t);
 }
 
@@ -515,8 +524,42 @@ static void test_log(void)
     CHECK(l == NULL);
 }
 
+/* Snapshots keep the platform, the framebuffer and the domains. */
+static void test_snapshot(void)
+{
+    bs_topo *t = parse("topology s\n" HDR "framebuffer 0xf8000000+1M\n"
+                       "vpci a domain=0x7870 {\n device da {\n"
+                       "  bar 0 mem64 64K\n }\n}\n");
+    CHECK_EQ(assign(t), BS_OK);
+    bs_state st = {.topo = t};
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    CHECK_EQ(bs_snapshot_save(&st, &buf, &len, NULL), BS_OK);
+    bs_state back = {0};
+    bs_error e;
+    int rrc = bs_snapshot_restore(buf, len, 0, &back, &e);
+    if (rrc)
+        fprintf(stderr, "restore: %s\n", e.msg);
+    CHECK_EQ(rrc, BS_OK);
+    CHECK(back.topo != NULL);
+    if (back.topo) {
+        CHECK_EQ(bs_topo_platform(back.topo), BS_PLATFORM_HYPERV);
+        size_t n = bs_topo_format_assigned(t, NULL, 0);
+        char *a = malloc(n + 1), *b = malloc(n + 1);
+        bs_topo_format_assigned(t, a, n + 1);
+        CHECK_EQ(bs_topo_format_assigned(back.topo, b, n + 1), n);
+        CHECK_STR(a, b);
+        free(a);
+        free(b);
+    }
+    bs_state_free(&back);
+    free(buf);
+    bs_topo_free(t);
+}
+
 int main(void)
 {
+    test_snapshot();
     test_log();
     test_churn_fit();
     test_churn_relocate();

@@ -989,6 +989,12 @@ int bs_churn_plan_add(bs_churn *c, const bs_event *ev, bs_plan *out,
                       bs_error *err)
 {
     bs_plan_clear(out);
+    if (c->hv) {
+        bs_seterr(err, BS_EINVAL, NULL, ev->line, 0, "no config-write plans "
+                  "on Hyper-V: a vPCI bus moves by eject and re-probe "
+                  "(churn --policy barspace, docs/hyperv.md)");
+        return BS_EINVAL;
+    }
     if (ev->kind != BS_EV_ADD) {
         bs_seterr(err, BS_EINVAL, NULL, ev->line, 0, "only add events are planned");
         return BS_EINVAL;

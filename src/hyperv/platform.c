@@ -79,7 +79,8 @@ int bs_hv_add_bus(bs_topo *t, const char *name, int domain)
     struct bs_res *c = &n->res[BS_SLOT_BAR0];
     c->size = c->want = BS_HV_CFG_SIZE;
     c->align = BS_HV_CFG_ALIGN;
-    c->flags = BS_RF_MEM64;
+    c->flags = BS_RF_MEM64; /* anywhere: below or above 4 GiB */
+    n->res[BS_SLOT_BAR0 + 1].flags = BS_RF_UPPER; /* as any 64-bit BAR */
     return id;
 }
 

@@ -43,6 +43,11 @@ expect_grep "invariant checker: 0 violation" "$tmp/out" "verified"
 $B churn $ex --trace $tr --policy linux >"$tmp/out"
 expect_grep "Need 0x20000 of high MMIO space" "$tmp/out" "the guest's message"
 
+# plans are config writes: not what moves a vPCI bus (an error, not a crash)
+$B plan $ex --add 'x at host bar0=mem64:128K' >/dev/null 2>"$tmp/e"
+expect_rc 2 $? "plan on Hyper-V"
+expect_grep "no config-write plans on Hyper-V" "$tmp/e" "plan message"
+
 # diagnose a guest log, with and without the VM's gaps
 d=tests/data/hyperv
 $B diagnose $d/gpu-high-fail.dmesg >"$tmp/out"
