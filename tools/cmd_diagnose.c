@@ -1,6 +1,7 @@
 /* barspace diagnose: why BARs failed on a real machine, and what fixes it. */
 #include "cli.h"
 #include "cli_import.h"
+#include "hv_diagnose.h"
 #include "barspace/diagnose.h"
 
 #include <stdlib.h>
@@ -32,7 +33,8 @@ static const char usage_text[] =
     "examples:\n"
     "  dmesg | barspace diagnose -\n"
     "  barspace diagnose boot.log /proc/iomem --vm\n"
-    "  barspace diagnose machine.topo --json\n";
+    "  barspace diagnose machine.topo --json\n"
+    "  barspace diagnose guest.log vm.topo   # Hyper-V guest (docs/hyperv.md)\n";
 
 static void print_tree(const bs_topo *t)
 {
@@ -115,6 +117,11 @@ int cmd_diagnose(int argc, char **argv)
     if (!nf) {
         free(files);
         return cli_usage_error("diagnose", "no input FILE");
+    }
+    if (cli_hv_log(files[0])) { /* a Hyper-V guest: tools/hv_diagnose.c */
+        int rc = cli_hv_diagnose(files, nf, json);
+        free(files);
+        return rc;
     }
     bs_import *im = NULL;
     bs_topo *t = NULL;

@@ -129,7 +129,9 @@ enum {
 enum {
     BS_NF_HOTPLUG = 1u << 0,  /* bridge with a hot-plug slot */
     BS_NF_PINNED = 1u << 1,   /* p2p target / boot device: must never move */
-    BS_NF_PREF32 = 1u << 2    /* bridge's prefetchable window is 32-bit only */
+    BS_NF_PREF32 = 1u << 2,   /* bridge's prefetchable window is 32-bit only */
+    BS_NF_VPCI = 1u << 3      /* Hyper-V vPCI bus (a bridge node): a root bus
+                                 in a PCI domain of its own (docs/hyperv.md) */
 };
 
 typedef struct bs_node_info {
@@ -144,6 +146,7 @@ typedef struct bs_node_info {
     int slot, fn;       /* PCI slot/function hint, -1 if unset */
     unsigned num_vfs;
     uint64_t reserve[3];/* bridges: hot-plug reserve for io, mem, pref */
+    int domain;         /* vPCI bus: PCI domain number, 0 if none */
 } bs_node_info;
 
 typedef struct bs_res_info {

@@ -95,6 +95,27 @@ typedef struct bs_render_churn {
 int bs_render_churn_report(const bs_render_churn *c, const bs_render_opts *o,
                            char *buf, size_t cap, size_t *len);
 
+/* ------------------------------------------------------------- line plot */
+
+typedef struct bs_plot_series {
+    const char *label;
+    size_t n;
+    const double *x, *y;     /* n points, x increasing */
+} bs_plot_series;
+
+typedef struct bs_plot {
+    const char *title, *xlabel, *ylabel;
+    int xsize;               /* x values are byte sizes: log2 axis, "4M" */
+    double ymin, ymax;       /* y axis range */
+    int ypercent;            /* y ticks as percentages of 1 */
+    const bs_plot_series *series;
+    size_t nseries;
+} bs_plot;
+
+/* A standalone SVG line plot, one polyline and legend entry per series
+ * (fleet studies: failure probability against gap size). */
+int bs_render_plot_svg(const bs_plot *p, char *buf, size_t cap, size_t *len);
+
 #if defined(__GNUC__)
 #pragma GCC visibility pop
 #endif

@@ -4,6 +4,7 @@
  * resources, window usage reports.
  */
 #include "assign/assign.h"
+#include "hyperv/hyperv.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,9 @@ int bs_assign(bs_topo *t, const bs_assign_opts *o, bs_error *err)
         return BS_EINVAL;
     }
     int rc;
-    switch (o->policy) {
+    if (t->platform == BS_PLATFORM_HYPERV) /* one model: the guest's */
+        rc = bs_hv_assign(t);
+    else switch (o->policy) {
     case BS_POLICY_LINUX: rc = bs_assign_linux(t, o); break;
     case BS_POLICY_PACK: rc = bs_assign_pack(t, o); break;
     default:

@@ -9,6 +9,7 @@
  * the next device added under the same parent.
  */
 #include "churn/churn_internal.h"
+#include "barspace/hyperv.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,6 +261,12 @@ int bs_churn_new(const bs_topo *t, const bs_churn_opts *o, bs_churn **out,
         rc = BS_EINVAL;
         goto fail;
     }
+    if (c->t->platform) { /* Hyper-V: its own engine (churn_hv.c) */
+        if ((rc = bs_churn_hv_init(c, err)))
+            goto fail;
+        *out = c;
+        return BS_OK;
+    }
     if (needs_assign(c->t)) {
         bs_assign_opts ao;
         bs_assign_opts_init(&ao, c->o.policy == BS_PLACE_LINUX ? BS_POLICY_LINUX
@@ -289,6 +296,7 @@ void bs_churn_free(bs_churn *c)
 {
     if (!c)
         return;
+    bs_churn_hv_free(c);
     if (c->root && c->t)
         for (int i = 0; i < c->t->nwin; i++)
             bs_space_free(c->root[i]);
@@ -320,6 +328,10 @@ const bs_plan *bs_churn_last_plan(const bs_churn *c)
 
 void bs_churn_frag(const bs_churn *c, bs_frag *out)
 {
+    if (c->hv) {
+        bs_churn_hv_frag(c, out);
+        return;
+    }
     memset(out, 0, sizeof *out);
     const bs_topo *t = c->t;
     /* The windows hot-added devices land in: memory windows of the root
@@ -804,6 +816,8 @@ int bs_churn_apply(bs_churn *c, const bs_event *ev, bs_event_result *res,
     res->reduced_node = -1;
     c->last_valid = false;
     bs_plan_clear(c->last);
+    if (c->hv)
+        return bs_churn_hv_apply(c, ev, res, err);
     bs_topo *t = c->t;
     switch (ev->kind) {
     case BS_EV_ADD: {
@@ -931,6 +945,12 @@ int bs_churn_plan_add(bs_churn *c, const bs_event *ev, bs_plan *out,
                       bs_error *err)
 {
     bs_plan_clear(out);
+    if (c->hv) {
+        bs_seterr(err, BS_EINVAL, NULL, ev->line, 0, "no config-write plans "
+                  "on Hyper-V: a vPCI bus moves by eject and re-probe "
+                  "(churn --policy barspace, docs/hyperv.md)");
+        return BS_EINVAL;
+    }
     if (ev->kind != BS_EV_ADD) {
         bs_seterr(err, BS_EINVAL, NULL, ev->line, 0, "only add events are planned");
         return BS_EINVAL;

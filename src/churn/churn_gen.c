@@ -4,6 +4,7 @@
  * It knows nothing of placement: the same stream drives every policy.
  */
 #include "churn/churn_internal.h"
+#include "barspace/hyperv.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,6 +147,49 @@ static int gen_nvme(bs_churn_gen *g, const char *opts, bool *bad)
             g->t->nodes[n].flags |= BS_NF_PINNED; /* the boot disk */
             g->d[d].pinned = 1;
         }
+    }
+    g->serial = (int)count;
+    return BS_OK;
+}
+
+/* hyperv: the seed on Hyper-V (docs/hyperv.md): NVMe functions of 64 KiB,
+ * each on a vPCI bus of its own, in a VM whose high MMIO gap is `gap`;
+ * replacements have a controller memory buffer (128 KiB) `big` percent of
+ * the time.  The event mix is nvme's. */
+static int gen_hyperv(bs_churn_gen *g, const char *opts, bool *bad)
+{
+    uint64_t count = 25, gap = 4 * BS_MIB, big = 50;
+    opt_u64(opts, "count", &count, bad);
+    opt_u64(opts, "gap", &gap, bad);
+    opt_u64(opts, "big", &big, bad);
+    if (count < 2 || count > 4096 || gap < 64 * 1024 || gap % 4096 ||
+        gap > 64 * BS_GIB || big > 100)
+        *bad = true;
+    if (*bad)
+        return BS_EINVAL;
+    g->p[0] = count;
+    g->p[1] = big;
+    g->t = bs_topo_new("hyperv-churn");
+    if (!g->t)
+        return BS_ENOMEM;
+    /* A Generation 2 VM's low gap up to the vTPM, its framebuffer at the
+     * bottom, and the high gap at 63 GiB. */
+    bs_topo_set_platform(g->t, BS_PLATFORM_HYPERV);
+    bs_topo_add_window(g->t, 0, 0xf8000000, 0xfed40000 - 0xf8000000);
+    bs_topo_add_window(g->t, 0, UINT64_C(0xfc0000000), gap);
+    bs_hv_set_framebuffer(g->t, 0xf8000000, 8 * BS_MIB);
+    snprintf(g->parents[0], BS_EV_NAME_MAX, "host");
+    g->nparents = 1;
+    for (uint64_t i = 0; i < count; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "bus%llu", (unsigned long long)i);
+        int b = bs_hv_add_bus(g->t, name, 0);
+        snprintf(name, sizeof name, "nvme%llu", (unsigned long long)i);
+        int n = b < 0 ? b : bs_topo_add_node(g->t, b, BS_NODE_DEVICE, name);
+        if (n < 0 || bs_topo_set_bar(g->t, n, 0, BS_RF_MEM64, 64 * 1024, 0))
+            return BS_ENOMEM;
+        if (gdev_add(g, name, 0) < 0)
+            return BS_ENOMEM;
     }
     g->serial = (int)count;
     return BS_OK;
@@ -299,6 +343,7 @@ int bs_churn_gen_new(const char *spec, uint64_t seed, bs_churn_gen **out,
     static const char *const k_gpu[] = {"gpus", "window", NULL};
     static const char *const k_sriov[] = {"pfs", "window", NULL};
     static const char *const k_mixed[] = {"devices", NULL};
+    static const char *const k_hyperv[] = {"count", "gap", "big", NULL};
     int rc = BS_EINVAL;
     if (bad) {
     } else if (!strcmp(name, "nvme")) {
@@ -313,6 +358,10 @@ int bs_churn_gen_new(const char *spec, uint64_t seed, bs_churn_gen **out,
         g->kind = 2;
         bad = !opts_known(opts, k_sriov);
         rc = bad ? BS_EINVAL : gen_sriov(g, opts, &bad);
+    } else if (!strcmp(name, "hyperv")) {
+        g->kind = 4;
+        bad = !opts_known(opts, k_hyperv);
+        rc = bad ? BS_EINVAL : gen_hyperv(g, opts, &bad);
     } else if (!strcmp(name, "mixed")) {
         g->kind = 3;
         bad = !opts_known(opts, k_mixed);
@@ -324,8 +373,9 @@ int bs_churn_gen_new(const char *spec, uint64_t seed, bs_churn_gen **out,
         if (bad || rc == BS_EINVAL)
             bs_seterr(err, BS_EINVAL, NULL, 0, 0,
                       "bad workload '%s': expected nvme[:count=N,window=SIZE], "
-                      "gpu[:gpus=N,window=SIZE], sriov[:pfs=N,window=SIZE] or "
-                      "mixed[:devices=N]", spec);
+                      "gpu[:gpus=N,window=SIZE], sriov[:pfs=N,window=SIZE], "
+                      "mixed[:devices=N] or hyperv[:count=N,gap=SIZE,big=PCT]",
+                      spec);
         else
             bs_seterr(err, rc, NULL, 0, 0, "out of memory");
         bs_churn_gen_free(g);
@@ -405,6 +455,10 @@ static void new_bars(bs_churn_gen *g, bs_event *ev, struct gdev *d)
         ev_bar(ev, 3, BS_RF_MEM64 | BS_RF_PREF, 32 * BS_MIB, 0);
         break;
     }
+    case 4: /* hyperv: the same controller, or one with a CMB */
+        ev_bar(ev, 0, BS_RF_MEM64,
+               rnd_below(g, 100) < g->p[1] ? 128 * 1024 : 64 * 1024, 0);
+        break;
     case 2:
         d->gen = 1 + (int)rnd_below(g, 32);
         ev->num_vfs = (unsigned)d->gen;
@@ -489,7 +543,8 @@ int bs_churn_gen_next(bs_churn_gen *g, bs_event *ev)
             int par = g->d[i].parent;
             char name[BS_EV_NAME_MAX];
             snprintf(name, sizeof name, "%.20s-%d",
-                     g->kind == 0 ? "nvme" : g->kind == 1 ? "gpu"
+                     g->kind == 0 || g->kind == 4 ? "nvme"
+                     : g->kind == 1 ? "gpu"
                      : g->kind == 2 ? "nic" : "dev", g->serial++);
             bs_churn_copy_name(g->d[i].name, sizeof g->d[i].name, name);
             g->d[i].present = 1;

@@ -46,6 +46,7 @@ struct bs_churn {
     size_t hcap, hused;
     bs_plan *last;      /* plan of the last event (moves) */
     bool last_valid;
+    struct bs_hvc *hv;  /* Hyper-V platform: churn_hv.c runs the events */
 };
 
 struct bs_plan {
@@ -75,6 +76,18 @@ uint32_t bs_churn_rflags(const bs_topo *t, int n, int k);
 bool bs_place_items(bs_churn *c, int bus, struct bs_ritem *it, int n,
                     int policy);
 void bs_unplace_items(bs_churn *c, int bus, const struct bs_ritem *it, int n);
+/* Buddy best fit of one range in [lo, hi] of s (not claimed); lowest fit
+ * for ranges that are not naturally aligned powers of two. */
+bool bs_best_fit(bs_space *s, uint64_t size, uint64_t align, uint64_t lo,
+                 uint64_t hi, uint64_t *out);
+
+/* churn_hv.c: the engine on a Hyper-V topology (docs/hyperv.md), where a
+ * hot-added function arrives on a vPCI bus of its own. */
+int bs_churn_hv_init(bs_churn *c, bs_error *err);
+void bs_churn_hv_free(bs_churn *c);
+int bs_churn_hv_apply(bs_churn *c, const bs_event *ev, bs_event_result *res,
+                      bs_error *err);
+void bs_churn_hv_frag(const bs_churn *c, bs_frag *out);
 
 /* plan.c: the plan container (bs_plan_new .. bs_plan_apply), and a
  * relocation plan for items on bus b.  Leaves spaces unchanged.

@@ -57,7 +57,7 @@ static bool range_free(bs_space *s, uint64_t a, uint64_t size)
 #define ORDERS 12
 
 /* Best fit inside [lo, hi]; false if nothing fits. */
-static bool best_fit(bs_space *s, uint64_t size, uint64_t align, uint64_t lo,
+bool bs_best_fit(bs_space *s, uint64_t size, uint64_t align, uint64_t lo,
                      uint64_t hi, uint64_t *out)
 {
     uint64_t first;
@@ -134,7 +134,7 @@ bool bs_place_items(bs_churn *c, int bus, struct bs_ritem *it, int n,
                 ok = bs_space_alloc(s[w], it[i].size, it[i].align, l, hi[w],
                                     &a) == BS_OK;
             } else {
-                ok = best_fit(s[w], it[i].size, it[i].align, l, hi[w], &a) &&
+                ok = bs_best_fit(s[w], it[i].size, it[i].align, l, hi[w], &a) &&
                      bs_space_reserve(s[w], a, it[i].size) == BS_OK;
             }
             if (ok) {

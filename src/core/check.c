@@ -90,6 +90,15 @@ static bool placed_ok(const bs_topo *t, int n, int slot, char *why, size_t cap)
                  io ? "I/O" : "memory");
         return false;
     }
+    if (p->flags & BS_NF_VPCI) { /* one range per kind: no fallback */
+        const struct bs_res *w = &p->res[bs_bridge_slot_for(p, f)];
+        if ((w->flags & BS_RF_ASSIGNED) && w->size &&
+            inside(r->addr, r->size, w->addr, w->size))
+            return true;
+        snprintf(why, cap, "not inside the %s range of vpci bus %s",
+                 (f & BS_RF_MEM64) ? "high" : "low", p->name);
+        return false;
+    }
     static const int cand_io[] = {BS_SLOT_WIN_IO};
     static const int cand_np[] = {BS_SLOT_WIN_MEM};
     static const int cand_pf[] = {BS_SLOT_WIN_PREF, BS_SLOT_WIN_MEM};
@@ -184,6 +193,9 @@ int bs_check(const bs_topo *t, const bs_topo *before, bs_violation *out,
     }
     size_t nio = 0, nmem = 0;
     char why[160];
+    uint64_t fb_base = 0, fb_size = 0; /* what VMBus keeps on Hyper-V */
+    if (t->platform && !bs_hv_fb_claim(t, &fb_base, &fb_size))
+        fb_size = 0;
     for (int i = 1; i < t->nnodes; i++) {
         const struct bs_node *node = &t->nodes[i];
         for (int k = 0; k < BS_NSLOTS; k++) {
@@ -203,7 +215,9 @@ int bs_check(const bs_topo *t, const bs_topo *before, bs_violation *out,
                 continue;
             }
             if (win) {
-                uint64_t g = k == BS_SLOT_WIN_IO ? 4096 : BS_MIB;
+                /* vPCI ranges: page multiples from VMBus (docs/hyperv.md) */
+                uint64_t g = k == BS_SLOT_WIN_IO || (node->flags & BS_NF_VPCI)
+                                 ? 4096 : BS_MIB;
                 if ((r->addr | r->size) & (g - 1))
                     report(&s, BS_V_GRANULE, i, k, -1, -1, t,
                            "[0x%llx+0x%llx] not on the %s granule",
@@ -233,6 +247,18 @@ int bs_check(const bs_topo *t, const bs_topo *before, bs_violation *out,
                 report(&s, BS_V_KIND, i, k, -1, -1, t,
                        "32-bit resource placed at 0x%llx, above 4 GiB",
                        (unsigned long long)r->addr);
+            if ((node->flags & BS_NF_VPCI) && k == BS_SLOT_WIN_PREF &&
+                r->addr < BS_4G)
+                report(&s, BS_V_KIND, i, k, -1, -1, t,
+                       "high range at 0x%llx, below 4 GiB",
+                       (unsigned long long)r->addr);
+            if (fb_size && node->parent == 0 && r->addr < fb_base + fb_size &&
+                fb_base <= bs_last(r->addr, r->size))
+                report(&s, BS_V_OVERLAP, i, k, -1, -1, t,
+                       "[0x%llx+0x%llx] overlaps the framebuffer at 0x%llx",
+                       (unsigned long long)r->addr,
+                       (unsigned long long)r->size,
+                       (unsigned long long)fb_base);
             if (!placed_ok(t, i, k, why, sizeof why))
                 report(&s, BS_V_OUTSIDE, i, k, -1, -1, t, "%s", why);
             struct ent e = {r->addr, bs_last(r->addr, r->size), i, k};

@@ -49,6 +49,7 @@ struct bs_node {
     char name[BS_NAME_MAX];
     char model[BS_MODEL_MAX];
     struct bs_res res[BS_NSLOTS];
+    int domain;               /* vPCI bus: PCI domain (include/barspace/hyperv.h) */
 };
 
 struct bs_rootwin {
@@ -69,6 +70,11 @@ struct bs_topo {
     int nwin;
     bs_failure *fail;         /* failures of the last assignment */
     int nfail, failcap;
+    /* Platform (include/barspace/hyperv.h): on Hyper-V the root windows are
+     * VMBus's MMIO gaps and [fb_base, +fb_size) the framebuffer it keeps. */
+    int platform;
+    uint64_t fb_base, fb_size;
+    int platform_line, fb_line;
 };
 
 /* ---- topology.c helpers used across the library ---- */
@@ -125,6 +131,11 @@ uint64_t bs_low_limit(const bs_topo *t, uint64_t cpu, uint32_t flags);
 /* The inverse of bs_topo_bus_addr: the CPU address of bus address `bus`
  * (the root window whose bus range holds it; itself outside all). */
 uint64_t bs_cpu_addr(const bs_topo *t, uint64_t bus, uint32_t flags);
+/* Hyper-V (platform.c): VMBus's MMIO gaps, sorted by address, cut at the
+ * vTPM, those ending below 1 MiB dropped (root window index in win); and
+ * the framebuffer claim that holds in the first of them, if any. */
+int bs_hv_gaps(const bs_topo *t, uint64_t *base, uint64_t *last, int *win);
+bool bs_hv_fb_claim(const bs_topo *t, uint64_t *base, uint64_t *size);
 
 /* Read a whole file (readfile.c): BS_EIO / BS_ELIMIT (larger than `max`
  * bytes) / BS_ENOMEM with the file named in err; *out is the caller's. */

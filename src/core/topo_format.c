@@ -96,8 +96,15 @@ static void write_node(struct out *o, const bs_topo *t, int id)
     char sb[32];
     bool bridge = n->kind == BS_NODE_BRIDGE;
     indent(o, n->depth);
-    emit(o, "%s %s", bridge ? "bridge" : "device", n->name);
-    if (bridge) {
+    bool vpci = n->flags & BS_NF_VPCI;
+    emit(o, "%s %s", vpci ? "vpci" : bridge ? "bridge" : "device", n->name);
+    if (vpci) {
+        /* A vPCI bus: its domain; assigned, its config window (BAR0). */
+        emit(o, " domain=0x%04x", (unsigned)n->domain);
+        const struct bs_res *c = &n->res[BS_SLOT_BAR0];
+        if (o->assigned && (c->flags & BS_RF_ASSIGNED))
+            emit(o, " cfg=0x%llx", (unsigned long long)c->addr);
+    } else if (bridge) {
         if (n->flags & BS_NF_HOTPLUG)
             emit(o, " hotplug");
         static const char *const rk[3] = {"io", "mem", "pref"};
@@ -127,14 +134,14 @@ static void write_node(struct out *o, const bs_topo *t, int id)
     }
 
     bool body = n->first_child >= 0;
-    for (int s = 0; s < BS_SLOT_WIN_IO && !body; s++)
+    for (int s = vpci ? BS_SLOT_WIN_IO : 0; s < BS_SLOT_WIN_IO && !body; s++)
         body = n->res[s].size && !(n->res[s].flags & BS_RF_UPPER);
     if (!body) {
         emit(o, "\n");
         return;
     }
     emit(o, " {\n");
-    for (int s = BS_SLOT_BAR0; s <= BS_SLOT_ROM; s++)
+    for (int s = vpci ? BS_SLOT_ROM : BS_SLOT_BAR0; s <= BS_SLOT_ROM; s++)
         write_res(o, n, s);
     for (int s = BS_SLOT_VF0; s < BS_SLOT_VF0 + 6; s++)
         write_res(o, n, s);
@@ -151,6 +158,8 @@ static size_t format(const bs_topo *t, char *buf, size_t cap, bool assigned)
         buf[0] = 0;
     if (t->name[0])
         emit(&o, "topology %s\n", t->name);
+    if (t->platform == 1) /* BS_PLATFORM_HYPERV */
+        emit(&o, "platform hyperv\n");
     for (int i = 0; i < t->nwin; i++) {
         const struct bs_rootwin *w = &t->win[i];
         emit(&o, "window %s 0x%llx-0x%llx%s",
@@ -162,6 +171,9 @@ static size_t format(const bs_topo *t, char *buf, size_t cap, bool assigned)
             emit(&o, " bus=0x%llx", (unsigned long long)(w->base - w->offset));
         emit(&o, "\n");
     }
+    if (t->fb_size)
+        emit(&o, "framebuffer 0x%llx-0x%llx\n", (unsigned long long)t->fb_base,
+             (unsigned long long)bs_last(t->fb_base, t->fb_size));
     if (t->nnodes > 1)
         emit(&o, "\n");
     BS_FOR_CHILDREN(t, 0, c)

@@ -9,6 +9,8 @@
  * names the line and the column of the token at fault.
  */
 #include "core/internal.h"
+#include "barspace/hyperv.h"
+#include "hyperv/hyperv.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -564,6 +566,59 @@ static int st_window(struct parser *p)
     return BS_OK;
 }
 
+/* `platform hyperv` and `framebuffer RANGE` (docs/hyperv.md). */
+static int st_platform(struct parser *p)
+{
+    const struct tok *k = &p->tk[0];
+    char b[64];
+    if (p->depth)
+        return perr(p, k, "'platform' is only allowed at top level");
+    if (p->t->platform_line)
+        return perr(p, k, "'platform' given twice (first on line %d)",
+                    p->t->platform_line);
+    if (p->ntk < 2 || !tok_is(&p->tk[1], "hyperv")) {
+        struct tok a = p->ntk < 2 ? after(k) : p->tk[1];
+        return perr(p, &a, "expected 'hyperv' after 'platform'%s%s%s",
+                    p->ntk < 2 ? "" : ", got '",
+                    p->ntk < 2 ? "" : show(&p->tk[1], b, sizeof b),
+                    p->ntk < 2 ? "" : "'");
+    }
+    if (p->ntk > 2)
+        return perr(p, &p->tk[2], "unexpected '%s' after 'platform hyperv'",
+                    show(&p->tk[2], b, sizeof b));
+    bs_topo_set_platform(p->t, BS_PLATFORM_HYPERV);
+    p->t->platform_line = p->line;
+    return BS_OK;
+}
+
+static int st_framebuffer(struct parser *p)
+{
+    const struct tok *k = &p->tk[0];
+    char b[64];
+    if (p->depth)
+        return perr(p, k, "'framebuffer' is only allowed at top level");
+    if (p->t->fb_line)
+        return perr(p, k, "'framebuffer' given twice (first on line %d)",
+                    p->t->fb_line);
+    if (p->ntk < 2) {
+        struct tok a = after(k);
+        return perr(p, &a, "expected a range BASE-LIMIT or BASE+SIZE after "
+                           "'framebuffer'");
+    }
+    uint64_t base, size;
+    int rc = parse_range(p, &p->tk[1], &base, &size);
+    if (rc)
+        return rc;
+    if (p->ntk > 2)
+        return perr(p, &p->tk[2], "unexpected '%s' after the framebuffer "
+                                  "range", show(&p->tk[2], b, sizeof b));
+    if (bs_hv_set_framebuffer(p->t, base, size))
+        return perr(p, &p->tk[1], "a framebuffer needs at least 1 MiB (VMBus "
+                                  "stops halving its claim there)");
+    p->t->fb_line = p->line;
+    return BS_OK;
+}
+
 static const struct attr_def bridge_attrs[] = {
     {"hotplug", A_FLAG, ""},    {"io", A_VALUE, "SIZE"},
     {"mem", A_VALUE, "SIZE"},   {"pref", A_VALUE, "SIZE"},
@@ -572,15 +627,28 @@ static const struct attr_def bridge_attrs[] = {
     {"win-io", A_VALUE, "BASE-LIMIT"}, {"win-mem", A_VALUE, "BASE-LIMIT"},
     {"win-pref", A_VALUE, "BASE-LIMIT"},
 };
+/* A Hyper-V vPCI bus (docs/hyperv.md): its domain, and when assigned its
+ * config window and its low and high ranges (4 KiB granule). */
+static const struct attr_def vpci_attrs[] = {
+    {"domain", A_VALUE, "N"}, {"cfg", A_VALUE, "ADDR"},
+    {"win-mem", A_VALUE, "BASE-LIMIT"}, {"win-pref", A_VALUE, "BASE-LIMIT"},
+};
 static const struct attr_def device_attrs[] = {
     {"pinned", A_FLAG, ""}, {"slot", A_VALUE, "N"}, {"fn", A_VALUE, "N"},
     {"model", A_VALUE, "WORD"}, {"vfs", A_VALUE, "N"},
 };
 
+/* kind: BS_NODE_BRIDGE, BS_NODE_DEVICE, or ST_VPCI (a bridge node flagged
+ * BS_NF_VPCI). */
+#define ST_VPCI 3
 static int st_node(struct parser *p, int kind)
 {
     const struct tok *k = &p->tk[0];
-    const char *what = kind == BS_NODE_BRIDGE ? "bridge" : "device";
+    bool vpci = kind == ST_VPCI;
+    if (vpci)
+        kind = BS_NODE_BRIDGE;
+    const char *what = vpci ? "vpci bus" : kind == BS_NODE_BRIDGE ? "bridge"
+                                                                  : "device";
     char b[64];
     int parent = cur_node(p);
     const struct bs_node *pn = &p->t->nodes[parent];
@@ -609,19 +677,21 @@ static int st_node(struct parser *p, int kind)
     unsigned seen = 0;
     uint32_t flags = 0;
     uint64_t reserve[3] = {0, 0, 0}, slot = UINT64_MAX, fn = UINT64_MAX,
-             vfs = 0;
+             vfs = 0, domain = 0, cfg = UINT64_MAX;
     /* Assigned bridge windows (win-io= ...), as written for an assigned
      * topology by bs_topo_format_assigned(). */
     uint64_t wbase[3] = {0, 0, 0}, wsize[3] = {0, 0, 0};
     const char *model = NULL;
     size_t model_n = 0;
     const struct attr_def *defs =
-        kind == BS_NODE_BRIDGE ? bridge_attrs : device_attrs;
-    int ndefs = kind == BS_NODE_BRIDGE
+        vpci ? vpci_attrs : kind == BS_NODE_BRIDGE ? bridge_attrs : device_attrs;
+    int ndefs = vpci ? (int)(sizeof vpci_attrs / sizeof vpci_attrs[0])
+                : kind == BS_NODE_BRIDGE
                     ? (int)(sizeof bridge_attrs / sizeof bridge_attrs[0])
                     : (int)(sizeof device_attrs / sizeof device_attrs[0]);
     const char *expected =
-        kind == BS_NODE_BRIDGE
+        vpci ? "domain=, cfg=, win-mem=, win-pref= or '{'"
+        : kind == BS_NODE_BRIDGE
             ? "hotplug, io=, mem=, pref=, pref32, slot=, fn=, model=, "
               "win-io=, win-mem=, win-pref= or '{'"
             : "pinned, slot=, fn=, model=, vfs= or '{'";
@@ -640,7 +710,8 @@ static int st_node(struct parser *p, int kind)
         const char *v;
         size_t vn;
         int ai = match_attr(p, a, defs, ndefs, &seen,
-                            kind == BS_NODE_BRIDGE ? "a bridge" : "a device",
+                            vpci ? "a vpci bus"
+                            : kind == BS_NODE_BRIDGE ? "a bridge" : "a device",
                             expected, &v, &vn);
         if (ai < 0)
             return ai;
@@ -661,18 +732,28 @@ static int st_node(struct parser *p, int kind)
             struct tok vt = {v, vn, a->col + (int)(v - a->p)};
             if ((rc = parse_range(p, &vt, &wbase[r], &wsize[r])))
                 return rc;
-            uint64_t g = r == 0 ? 4096 : BS_MIB;
+            uint64_t g = r == 0 || vpci ? 4096 : BS_MIB;
             if ((wbase[r] | wsize[r]) & (g - 1))
-                return perr(p, &vt, "a bridge %s window is on a %s granule: "
+                return perr(p, &vt, "a %s %s window is on a %s granule: "
                                     "base and size must be multiples of it",
+                            vpci ? "vpci bus" : "bridge",
                             r == 0 ? "I/O" : "memory",
-                            r == 0 ? "4 KiB" : "1 MiB");
+                            g == 4096 ? "4 KiB" : "1 MiB");
         } else if (!strcmp(key, "slot")) {
             if ((rc = want_int(p, a, v, vn, 0, 31, "slot", &slot)))
                 return rc;
         } else if (!strcmp(key, "fn")) {
             if ((rc = want_int(p, a, v, vn, 0, 7, "fn", &fn)))
                 return rc;
+        } else if (!strcmp(key, "domain")) {
+            if ((rc = want_int(p, a, v, vn, 1, 0xffff, "domain", &domain)))
+                return rc;
+        } else if (!strcmp(key, "cfg")) {
+            if ((rc = want_addr(p, a, v, vn, &cfg)))
+                return rc;
+            if (cfg & (BS_HV_CFG_ALIGN - 1))
+                return perr(p, a, "a config window is page aligned, got "
+                                  "0x%llx", (unsigned long long)cfg);
         } else if (!strcmp(key, "vfs")) {
             if ((rc = want_int(p, a, v, vn, 1, BS_MAX_VFS, "vfs", &vfs)))
                 return rc;
@@ -693,12 +774,17 @@ static int st_node(struct parser *p, int kind)
     char name[BS_NAME_MAX];
     memcpy(name, nt->p, nt->n);
     name[nt->n] = 0;
-    int id = bs_topo_add_node(p->t, parent, kind, name);
+    int id = vpci ? bs_hv_add_bus(p->t, name, (int)domain)
+                  : bs_topo_add_node(p->t, parent, kind, name);
     if (id < 0)
         return perr_code(p, id, k, "cannot add %s '%s' (%s)", what, name,
                          bs_strerror(id));
     struct bs_node *n = &p->t->nodes[id];
-    n->flags = flags;
+    n->flags |= flags;
+    if (vpci && cfg != UINT64_MAX) {
+        n->res[BS_SLOT_BAR0].addr = cfg;
+        n->res[BS_SLOT_BAR0].flags |= BS_RF_ASSIGNED;
+    }
     n->line = p->line;
     memcpy(n->reserve, reserve, sizeof n->reserve);
     n->slot = slot == UINT64_MAX ? -1 : (int)slot;
@@ -714,7 +800,7 @@ static int st_node(struct parser *p, int kind)
         struct bs_res *w = &n->res[BS_SLOT_WIN_IO + r];
         w->addr = wbase[r];
         w->size = w->want = wsize[r];
-        w->align = r == 0 ? 4096 : BS_MIB;
+        w->align = r == 0 ? 4096 : vpci ? bs_hv_align(wsize[r]) : BS_MIB;
         w->flags = BS_RF_ASSIGNED;
         w->line = p->line;
     }
@@ -745,6 +831,10 @@ static int bar_owner(struct parser *p, const char *kw, bool device_only)
     }
     int id = cur_node(p);
     const struct bs_node *n = &p->t->nodes[id];
+    if (n->flags & BS_NF_VPCI)
+        return perr(p, k, "'%s' inside vpci bus '%s': a vPCI bus has no "
+                          "registers of its own; put it in a device block",
+                    kw, n->name);
     if (n->kind == BS_NODE_BRIDGE && device_only)
         return perr(p, k, "'%s' is only allowed inside a device, not in "
                           "bridge '%s'", kw, n->name);
@@ -1073,6 +1163,12 @@ static int statement(struct parser *p)
         rc = st_node(p, BS_NODE_BRIDGE);
     else if (tok_is(k, "device"))
         rc = st_node(p, BS_NODE_DEVICE);
+    else if (tok_is(k, "vpci"))
+        rc = st_node(p, ST_VPCI);
+    else if (tok_is(k, "platform"))
+        rc = st_platform(p);
+    else if (tok_is(k, "framebuffer"))
+        rc = st_framebuffer(p);
     else if (tok_is(k, "bar"))
         rc = st_bar(p, 0);
     else if (tok_is(k, "rom"))
@@ -1086,7 +1182,8 @@ static int statement(struct parser *p)
                         "opens");
     else
         rc = perr(p, k, "unknown keyword '%s' (expected topology, window, "
-                        "bridge, device, bar, rom, vfbar or '}')",
+                        "bridge, device, bar, rom, vfbar, platform, "
+                        "framebuffer, vpci or '}')",
                   show(k, b, sizeof b));
     return rc;
 }
@@ -1135,6 +1232,8 @@ int bs_topo_parse(const char *text, size_t len, const char *filename,
                   "line");
         rc = BS_EPARSE;
     }
+    if (!rc)
+        rc = bs_hv_validate(p->t, p->file, err);
     if (rc == BS_ENOMEM)
         bs_seterr(err, BS_ENOMEM, p->file, p->line, 0, "out of memory");
     if (rc) {

@@ -160,6 +160,7 @@ int bs_topo_node_info(const bs_topo *t, int id, bs_node_info *o)
     o->fn = n->fn;
     o->num_vfs = n->num_vfs;
     memcpy(o->reserve, n->reserve, sizeof o->reserve);
+    o->domain = n->domain;
     return BS_OK;
 }
 
@@ -409,6 +410,8 @@ uint32_t bs_window_flags(const bs_topo *t, int node, int win)
         return BS_RF_IO;
     if (win == BS_SLOT_WIN_MEM)
         return 0;
+    if (t->nodes[node].flags & BS_NF_VPCI) /* high range: any 64-bit BAR */
+        return BS_RF_MEM64;
     return (t->nodes[node].flags & BS_NF_PREF32) ? BS_RF_PREF
                                                  : BS_RF_PREF | BS_RF_MEM64;
 }
@@ -417,6 +420,8 @@ int bs_bridge_slot_for(const struct bs_node *bridge, uint32_t f)
 {
     if (f & BS_RF_IO)
         return BS_SLOT_WIN_IO;
+    if (bridge->flags & BS_NF_VPCI) /* pci-hyperv: 64-bit BARs high, else low */
+        return (f & BS_RF_MEM64) ? BS_SLOT_WIN_PREF : BS_SLOT_WIN_MEM;
     if ((f & BS_RF_PREF) && (f & BS_RF_MEM64) && !(bridge->flags & BS_NF_PREF32))
         return BS_SLOT_WIN_PREF;
     if ((f & BS_RF_PREF) && (bridge->flags & BS_NF_PREF32))
@@ -493,7 +498,8 @@ void bs_topo_locate(bs_topo *t)
             }
             int first = bs_bridge_slot_for(p, f);
             int cand[2] = {first, BS_SLOT_WIN_MEM};
-            for (int j = 0; j < (first == BS_SLOT_WIN_PREF ? 2 : 1); j++) {
+            bool two = first == BS_SLOT_WIN_PREF && !(p->flags & BS_NF_VPCI);
+            for (int j = 0; j < (two ? 2 : 1); j++) {
                 const struct bs_res *w = &p->res[cand[j]];
                 if ((w->flags & BS_RF_ASSIGNED) &&
                     holds(w->addr, w->size, r->addr, r->size)) {
@@ -543,7 +549,8 @@ int bs_bus_candidates(const bs_topo *t, int b, uint32_t f, int *win,
      * prefetchable resources) its memory window. */
     int first = bs_bridge_slot_for(&t->nodes[b], f);
     int order[2] = {first, BS_SLOT_WIN_MEM};
-    int cnt = (first == BS_SLOT_WIN_PREF) ? 2 : 1;
+    int cnt = (first == BS_SLOT_WIN_PREF && !(t->nodes[b].flags & BS_NF_VPCI))
+                  ? 2 : 1;
     for (int j = 0; j < cnt && n < cap; j++) {
         const struct bs_res *w = &t->nodes[b].res[order[j]];
         if (!(w->flags & BS_RF_ASSIGNED) || !w->size)

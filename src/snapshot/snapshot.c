@@ -56,7 +56,7 @@
 
 #define RF_KNOWN (BS_RF_IO | BS_RF_MEM64 | BS_RF_PREF | BS_RF_FIXED |         \
                   BS_RF_ASSIGNED | BS_RF_FAILED | BS_RF_REDUCED | BS_RF_UPPER)
-#define NF_KNOWN (BS_NF_HOTPLUG | BS_NF_PINNED | BS_NF_PREF32)
+#define NF_KNOWN (BS_NF_HOTPLUG | BS_NF_PINNED | BS_NF_PREF32 | BS_NF_VPCI)
 
 /* ------------------------------------------------------------- CRC-32 */
 
@@ -226,6 +226,17 @@ static void w_topo(struct wr *w, const bs_topo *t)
         w_u64(w, f->shortfall);
         w_u8(w, f->optional ? 1 : 0);
         w_str(w, f->reason, sizeof f->reason - 1);
+    }
+    /* Hyper-V (docs/hyperv.md), after everything else and only on that
+     * platform: other topologies keep the layout of format 1.0. */
+    if (t->platform) {
+        w_u32(w, (uint32_t)t->platform);
+        w_u64(w, t->fb_base);
+        w_u64(w, t->fb_size);
+        w_i32(w, t->platform_line);
+        w_i32(w, t->fb_line);
+        for (int i = 0; i < t->nnodes; i++)
+            w_i32(w, t->nodes[i].domain);
     }
 }
 
@@ -881,6 +892,37 @@ static int r_failures(struct rd *r, bs_topo *t)
 }
 
 /* A TOPO-like section payload [r->off, r->end) into a new topology. */
+/* The Hyper-V trailer of a topology (w_topo). */
+static int r_hyperv(struct rd *r, bs_topo *t)
+{
+    size_t at = r->off;
+    uint32_t p = r_u32(r, "platform");
+    uint64_t fb = r_u64(r, "framebuffer base"), fs = r_u64(r, "framebuffer size");
+    int pl = r_i32(r, "platform line"), fl = r_i32(r, "framebuffer line");
+    if (r->rc)
+        return r->rc;
+    if (p != 1 || (fs && (fs < BS_MIB || bs_last(fb, fs) < fb)))
+        return rfail(r, BS_EPARSE, at, "platform %u with framebuffer "
+                     "0x%llx+0x%llx: not a Hyper-V platform record", p,
+                     (unsigned long long)fb, (unsigned long long)fs);
+    t->platform = (int)p;
+    t->fb_base = fb;
+    t->fb_size = fs;
+    t->platform_line = pl;
+    t->fb_line = fl;
+    for (int i = 0; i < t->nnodes; i++) {
+        size_t dat = r->off;
+        int d = r_i32(r, "domain");
+        if (r->rc)
+            return r->rc;
+        if (d < 0 || d > 0xffff || (d && !(t->nodes[i].flags & BS_NF_VPCI)))
+            return rfail(r, BS_EPARSE, dat, "node %d: domain %d (0..65535, "
+                         "vPCI buses only)", i, d);
+        t->nodes[i].domain = d;
+    }
+    return BS_OK;
+}
+
 static int r_topo(struct rd *r, bs_topo **out)
 {
     char name[64];
@@ -931,6 +973,8 @@ static int r_topo(struct rd *r, bs_topo **out)
         }
     if (!rc)
         rc = r_failures(r, t);
+    if (!rc && r->off != r->end)
+        rc = r_hyperv(r, t);
     if (!rc && r->off != r->end)
         rc = rfail(r, BS_EPARSE, r->off,
                    "expected the end of the section, %zu bytes remain",

@@ -499,7 +499,9 @@ static int fn_init(bs_vm *vm, int node, bs_error *err)
     put8(f, 0x3c, 0xff, 0xff);       /* interrupt line */
     int nbar = f->bridge ? 2 : 6;
     bool any = false;
-    for (int i = 0; i < 6; i++) {
+    /* A Hyper-V vPCI bus stands in for the root bus of its domain: its
+     * config window (BAR0 slot) is VMBus's, not a BAR of any function. */
+    for (int i = 0; i < 6 && !(n->flags & BS_NF_VPCI); i++) {
         const struct bs_res *r = &n->res[i];
         bool has = r->size || (r->flags & BS_RF_UPPER);
         if (i >= nbar) {

@@ -78,6 +78,14 @@ run plan plan $nvme --add 'huge at host bar0=mem64:1T'
 run boot boot $seed --guest linux-prepatch --host eager
 run boot boot $seed --guest linux-6.13 --host deferred --bridge-windows
 run replay replay tests/data/peer/sb-base.trace --topology tests/data/peer/sb-base.topo
+run fleet fleet --seeds 3 --gaps 2M,3M -o "$tmp/runs.jsonl"
+# Every line of fleet -o is a run document.
+if $V "$S/fleet-run.schema.json" "$tmp/runs.jsonl" >"$tmp/v" 2>&1; then ok; else
+    bad "fleet -o lines do not match fleet-run: $(head -n 3 "$tmp/v")"; fi
+run assign assign examples/hyperv-25nvme.topo
+run hv-diagnose diagnose tests/data/hyperv/gpu-high-fail.dmesg tests/data/hyperv/vm-12m.topo
+run hv-diagnose diagnose tests/data/hyperv/all-ok.journal
+run check check examples/hyperv-25nvme.topo
 
 # Every command of `barspace --help` is covered above.
 cmds=$("$B" --help | sed -n '/^commands:/,/^$/p' | awk 'NF > 1 && $1 != "commands:" { print $1 }')
