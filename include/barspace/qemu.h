@@ -17,6 +17,7 @@
 #define BARSPACE_QEMU_H
 
 #include "barspace/barspace.h"
+#include "barspace/churn.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -191,6 +192,52 @@ const char *bs_peer_cmp_note(const bs_peer_cmp *c, int i);
 /* The topology barspace assigned (owned by the comparison). */
 const bs_topo *bs_peer_cmp_topo(const bs_peer_cmp *c);
 
+
+/* ------------------------------------------------------ hot-plug compare */
+
+/* The churn engine's linux policy against a real kernel's hot-plug (pciehp),
+ * event by event: the model starts from the guest's own assignment after
+ * boot (`boot`: its report; host windows and every BAR and bridge window as
+ * the guest had them), applies evs[i] and compares every resource of every
+ * present node with after[i], the guest's report after the same event. */
+typedef struct bs_peer_hp_event {
+    int line;             /* line in the trace */
+    int kind;             /* enum bs_event_kind */
+    char dev[BS_EV_NAME_MAX]; /* the event's device */
+    int outcome;          /* the model's: enum bs_outcome */
+    char msg[192];        /* the model's explanation */
+    int guest_failed;     /* the guest left a BAR of the added device without
+                             an address */
+    int guest_failures;   /* the guest kernel's failure lines for the event */
+    int resources;        /* resources compared after the event */
+    int differ;           /* of which differ */
+    int first_row, nrows; /* the differing ones (bs_peer_hp_row) */
+} bs_peer_hp_event;
+
+typedef struct bs_peer_hp_row {
+    int event;            /* 1-based index of the event */
+    int node;             /* node in the model's running topology */
+    char dev[BS_EV_NAME_MAX];
+    int slot;             /* enum bs_slot */
+    int in_guest;         /* the guest has the node at all */
+    bs_guest_res guest;   /* the guest's value (assigned = 0: none) */
+    uint64_t addr, size;  /* the model's */
+    int assigned;
+} bs_peer_hp_row;
+
+typedef struct bs_peer_hp bs_peer_hp;
+
+int bs_peer_hotplug(const bs_topo *t, const bs_guest *boot,
+                    const bs_event *evs, int nev,
+                    const bs_guest *const *after, const char *cmdline,
+                    const char *filename, bs_peer_hp **out, bs_error *err);
+void bs_peer_hp_free(bs_peer_hp *h);
+int bs_peer_hp_event_count(const bs_peer_hp *h);
+int bs_peer_hp_get_event(const bs_peer_hp *h, int i, bs_peer_hp_event *out);
+int bs_peer_hp_row_count(const bs_peer_hp *h);
+int bs_peer_hp_get_row(const bs_peer_hp *h, int i, bs_peer_hp_row *out);
+int bs_peer_hp_note_count(const bs_peer_hp *h);
+const char *bs_peer_hp_note(const bs_peer_hp *h, int i);
 
 /* ------------------------------------------------------------- replay */
 
