@@ -83,6 +83,10 @@ typedef struct bs_churn_opts {
                                 have placed it (bs_event_result.feasible).
                                 Default 1; 0 leaves feasible at -1 and saves
                                 the planner's time on every failure */
+    /* linux: the hot-plug window sizes a slot's re-sized window tries
+     * first (pci=hpiosize, hpmmiosize, hpmmioprefsize; defaults 256, 2M,
+     * 2M as Linux's) */
+    uint64_t hp_io, hp_mmio, hp_mmio_pref;
 } bs_churn_opts;
 
 void bs_churn_opts_init(bs_churn_opts *o, int policy);

@@ -36,6 +36,8 @@ void bs_churn_opts_init(bs_churn_opts *o, int policy)
     o->map_ps_per_byte = 7;
     o->quiesce_ns = 100000;
     o->explain = 1;
+    o->hp_io = 256;
+    o->hp_mmio = o->hp_mmio_pref = 2 * BS_MIB;
 }
 
 uint32_t bs_churn_rflags(const bs_topo *t, int n, int k)
@@ -607,11 +609,32 @@ static int place_subject(bs_churn *c, int bus, int subject, struct bs_ritem *it,
         BS_FOR_CHILDREN(c->t, bus, ch)
             if (ch != subject && c->present[ch])
                 alone = false;
-        bs_plan_clear(c->last);
-        if (alone &&
-            bs_plan_grow_free(c, bus, it, n, subject, c->last) == BS_OK &&
-            run_plan(c, c->last, res) == BS_OK) {
-            res_set(res, BS_OUT_PLACED, "placed (empty slot's bridge window grown)");
+        int windows, lost;
+        if (alone && bs_place_linux_slot(c, bus, it, n, &windows, &lost) == 0) {
+            write_items(c, it, n);
+            res->windows = windows;
+            res_set(res, BS_OUT_PLACED, "placed (slot's bridge window "
+                                        "released and assigned again)%s",
+                    lost ? "; BARs of other devices released with their "
+                           "windows" : "");
+            return BS_OK;
+        }
+        if (alone) {
+            /* What found a place keeps it; the rest stays unassigned. */
+            int m = 0;
+            for (int i = 0; i < n; i++) {
+                if (it[i].win != BS_WIN_NONE)
+                    write_items(c, &it[i], 1);
+                else
+                    it[m++] = it[i];
+            }
+            mark_failed(c, it, m);
+            res->windows = windows;
+            res->feasible = -1;
+            res_set(res, BS_OUT_FAILED, "no space for the slot's bridge window "
+                                        "in its parent's%s",
+                    lost ? "; BARs of other devices released with their "
+                           "windows" : "");
             return BS_OK;
         }
     }

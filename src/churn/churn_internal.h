@@ -74,6 +74,15 @@ bool bs_place_items(bs_churn *c, int bus, struct bs_ritem *it, int n,
                     int policy);
 void bs_unplace_items(bs_churn *c, int bus, const struct bs_ritem *it, int n);
 
+/* place_linux.c: Linux's hot-add into a slot whose port has no other
+ * device: first fit, then each failing type's port window released,
+ * re-sized and assigned again in the parent, then first fit again.  Items
+ * carry addr/win (BS_WIN_NONE: no place); returns how many found none,
+ * sets *windows to the number of windows re-assigned and *lost to the BARs
+ * of other devices released with their windows (left unassigned). */
+int bs_place_linux_slot(bs_churn *c, int bus, struct bs_ritem *it, int n,
+                        int *windows, int *lost);
+
 /* plan.c: a relocation plan for items on bus b.  Leaves spaces unchanged.
  * *proven_none is set when no plan exists even moving every movable unit
  * of the bus. */

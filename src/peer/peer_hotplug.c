@@ -218,7 +218,6 @@ int bs_peer_hotplug(const bs_topo *t0, const bs_guest *boot,
                     bs_error *err)
 {
     *out = NULL;
-    (void)cmdline;
     bs_peer_hp *h = calloc(1, sizeof *h);
     bs_topo *t = bs_topo_clone(t0);
     bs_churn *c = NULL;
@@ -233,6 +232,11 @@ int bs_peer_hotplug(const bs_topo *t0, const bs_guest *boot,
         bs_churn_opts o;
         bs_churn_opts_init(&o, BS_PLACE_LINUX);
         o.explain = 0;
+        bs_assign_opts ao;
+        bs_peer_linux_opts(cmdline, &ao);
+        o.hp_io = ao.hp_io ? ao.hp_io : o.hp_io;
+        o.hp_mmio = ao.hp_mmio ? ao.hp_mmio : o.hp_mmio;
+        o.hp_mmio_pref = ao.hp_mmio_pref ? ao.hp_mmio_pref : o.hp_mmio_pref;
         rc = bs_churn_new(t, &o, &c, err);
     }
     for (int e = 0; rc == BS_OK && e < nev; e++) {
