@@ -24,7 +24,7 @@ expect_grep() { # pattern file what
 "$BARSPACE" compare "$D/sb-slot-move" --topology "$D/sb-slot-move.topo" > "$tmp/o" 2>&1
 expect_rc 0 $? "sb-slot-move"
 expect_grep '^summary: events=8 agree=8 .* exact=1$' "$tmp/o" "sb-slot-move summary"
-expect_grep '^6 .* placed .*released and assigned again' "$tmp/o" "sb-slot-move event 6"
+expect_grep '^6 .* placed .*bridge window assigned again' "$tmp/o" "sb-slot-move event 6"
 
 # GPUs in and out of four root ports with 4G hot-plug windows: failed adds,
 # windows reset after a failure, and a port window that finds no room on
