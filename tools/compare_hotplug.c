@@ -183,3 +183,50 @@ out:
     bs_topo_free(t);
     return rc;
 }
+
+int replay_hotplug_machine(const char *trace, bs_topo **t,
+                           struct bs_peer_plug **plugs, int *nplugs)
+{
+    char dir[4096], p[4200];
+    snprintf(dir, sizeof dir, "%s", trace);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    else
+        snprintf(dir, sizeof dir, ".");
+    *plugs = NULL;
+    *nplugs = 0;
+    path_in(p, sizeof p, dir, "hotplug.map");
+    FILE *f = fopen(p, "r");
+    if (!f || !compare_is_hotplug(dir)) {
+        if (f)
+            fclose(f);
+        return EXIT_OK;
+    }
+    fclose(f);
+    size_t mlen, elen;
+    char *map = cli_read_file(p, &mlen);
+    char ep[4200];
+    path_in(ep, sizeof ep, dir, "events.trace");
+    char *ev_text = cli_read_file(ep, &elen);
+    bs_event *evs = NULL;
+    int nev = 0, rc = EXIT_BADINPUT;
+    bs_error e = {0};
+    bs_topo *m = NULL;
+    if (!map || !ev_text)
+        goto out;
+    if (bs_events_parse(ev_text, elen, ep, &evs, &nev, &e) != BS_OK ||
+        bs_peer_hp_machine(*t, evs, nev, map, mlen, p, &m, plugs, nplugs,
+                           &e) != BS_OK) {
+        cli_print_error(&e);
+        goto out;
+    }
+    bs_topo_free(*t);
+    *t = m;
+    rc = EXIT_OK;
+out:
+    free(evs);
+    free(map);
+    free(ev_text);
+    return rc;
+}

@@ -277,6 +277,31 @@ int bs_peer_replay(bs_topo *t, const bs_qtrace *q, int policy,
                    const char *filename, bs_replay_result *res,
                    bs_replay_dev *devs, bs_error *err);
 
+/* A device plugged in or out during the trace (peer/hotplug's hotplug.map):
+ * after trace line `line`, node is present (plug = 1) or gone (0).  Sorted
+ * by line.  A node whose first entry plugs it in is absent before; a device
+ * plugged below a bridge is its device 0.  bs_peer_replay is this without
+ * plugs. */
+typedef struct bs_peer_plug {
+    int line;
+    int node;
+    int plug;
+} bs_peer_plug;
+
+int bs_peer_replay_plugs(bs_topo *t, const bs_qtrace *q, int policy,
+                         const bs_peer_plug *plugs, int nplugs,
+                         const char *filename, bs_replay_result *res,
+                         bs_replay_dev *devs, bs_error *err);
+
+/* The machine of a hot-plug run: topology t (its state at boot) plus a node
+ * for every device the event trace plugged in (under its port, with its
+ * BARs, unassigned), and the plug schedule read from hotplug.map text.
+ * *out and *plugs are malloc'd/owned by the caller (bs_topo_free, free). */
+int bs_peer_hp_machine(const bs_topo *t, const bs_event *evs, int nev,
+                       const char *map, size_t len, const char *filename,
+                       bs_topo **out, bs_peer_plug **plugs, int *nplugs,
+                       bs_error *err);
+
 #if defined(__GNUC__)
 #pragma GCC visibility pop
 #endif

@@ -266,3 +266,160 @@ int bs_peer_hotplug(const bs_topo *t0, const bs_guest *boot,
     *out = h;
     return BS_OK;
 }
+
+/* ---------------------------------------------- the machine of a replay */
+
+static int plug_push(bs_peer_plug **p, int *n, int *cap, int line, int node,
+                     int plug)
+{
+    if (*n == *cap) {
+        int nc = *cap ? *cap * 2 : 32;
+        bs_peer_plug *np = realloc(*p, sizeof *np * (size_t)nc);
+        if (!np)
+            return BS_ENOMEM;
+        *p = np;
+        *cap = nc;
+    }
+    (*p)[(*n)++] = (bs_peer_plug){line, node, plug};
+    return BS_OK;
+}
+
+/* Node currently holding device name `name` (the last one added). */
+static int holder(const bs_topo *t, const int *owner, const char *name)
+{
+    for (int id = t->nnodes - 1; id > 0; id--)
+        if (owner[id] && !strcmp(t->nodes[id].name, name))
+            return id;
+    return -1;
+}
+
+/* One hotplug.map line: "add LINE PARENT NAME" or "del LINE NAME". */
+static int map_line(const char *s, size_t n, char *kind, int *line,
+                    char *parent, char *name)
+{
+    char buf[160];
+    if (n >= sizeof buf)
+        return BS_EPARSE;
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    int used = 0;
+    parent[0] = 0;
+    if (sscanf(buf, "add %d %47s %47s%n", line, parent, name, &used) == 3 &&
+        !buf[used]) {
+        *kind = 'a';
+        return BS_OK;
+    }
+    if (sscanf(buf, "del %d %47s%n", line, name, &used) == 2 && !buf[used]) {
+        *kind = 'd';
+        return BS_OK;
+    }
+    return BS_EPARSE;
+}
+
+int bs_peer_hp_machine(const bs_topo *t0, const bs_event *evs, int nev,
+                       const char *map, size_t len, const char *file,
+                       bs_topo **out, bs_peer_plug **plugs, int *nplugs,
+                       bs_error *err)
+{
+    *out = NULL;
+    *plugs = NULL;
+    *nplugs = 0;
+    bs_topo *t = bs_topo_clone(t0);
+    int *owner = NULL, cap = 0, ocap = 0, rc = t ? BS_OK : BS_ENOMEM;
+    if (rc == BS_OK) {
+        ocap = t->nnodes + nev + 1;
+        owner = calloc((size_t)ocap, sizeof *owner);
+        rc = owner ? BS_OK : BS_ENOMEM;
+    }
+    for (int id = 1; rc == BS_OK && id < t->nnodes; id++)
+        owner[id] = t->nodes[id].kind == BS_NODE_DEVICE;
+    /* The map's lines follow the events one to one: remove -> del,
+     * add -> add, replace -> del then add. */
+    const char *p = map, *end = map ? map + len : NULL;
+    int lineno = 0, e = 0, step = 0;
+    while (rc == BS_OK && p && p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        lineno++;
+        char kind, parent[48], name[48];
+        int tline;
+        if (map_line(p, n, &kind, &tline, parent, name) != BS_OK) {
+            bs_seterr(err, BS_EPARSE, file, lineno, 1,
+                      "expected 'add LINE PARENT NAME' or 'del LINE NAME'");
+            rc = BS_EPARSE;
+            break;
+        }
+        p = nl ? nl + 1 : end;
+        while (e < nev && (evs[e].kind != BS_EV_ADD && evs[e].kind != BS_EV_REMOVE &&
+                           evs[e].kind != BS_EV_REPLACE))
+            e++;
+        char want = e >= nev ? 0
+                    : evs[e].kind == BS_EV_ADD ? 'a'
+                    : evs[e].kind == BS_EV_REMOVE ? 'd'
+                    : step == 0 ? 'd' : 'a';
+        if (want != kind || strcmp(evs[e].dev, name)) {
+            bs_seterr(err, BS_EINVAL, file, lineno, 1,
+                      "'%s' does not follow the event trace (event %d)", name,
+                      e + 1);
+            rc = BS_EINVAL;
+            break;
+        }
+        if (kind == 'd') {
+            int id = holder(t, owner, name);
+            if (id < 0) {
+                bs_seterr(err, BS_ENOENT, file, lineno, 1,
+                          "no device '%s' to unplug", name);
+                rc = BS_ENOENT;
+                break;
+            }
+            owner[id] = 0;
+            rc = plug_push(plugs, nplugs, &cap, tline, id, 0);
+        } else {
+            int par = bs_topo_find(t, parent);
+            if (par <= 0 || t->nodes[par].kind != BS_NODE_BRIDGE) {
+                bs_seterr(err, BS_ENOENT, file, lineno, 1,
+                          "no bridge named '%s'", parent);
+                rc = BS_ENOENT;
+                break;
+            }
+            char nm[BS_EV_NAME_MAX + 8];
+            snprintf(nm, sizeof nm, "%s", name);
+            for (unsigned k = 2; bs_topo_find(t, nm) >= 0 && k < 10000; k++)
+                snprintf(nm, sizeof nm, "%.40s~%u", name, k % 10000);
+            int id = bs_topo_add_node(t, par, BS_NODE_DEVICE, nm);
+            if (id < 0 || id >= ocap) {
+                rc = id < 0 ? id : BS_ELIMIT;
+                bs_seterr(err, rc, file, lineno, 1, "cannot add '%s'", name);
+                break;
+            }
+            for (int b = 0; rc == BS_OK && b < evs[e].nbars; b++)
+                rc = bs_topo_set_bar(t, id, evs[e].bar[b].slot,
+                                     evs[e].bar[b].flags, evs[e].bar[b].size, 0);
+            if (rc) {
+                bs_seterr(err, rc, file, lineno, 1, "'%s': a BAR the machine "
+                          "cannot hold", name);
+                break;
+            }
+            owner[id] = 1;
+            rc = plug_push(plugs, nplugs, &cap, tline, id, 1);
+        }
+        if (evs[e].kind == BS_EV_REPLACE && step == 0) {
+            step = 1;
+        } else {
+            step = 0;
+            e++;
+        }
+    }
+    free(owner);
+    if (rc) {
+        if (rc == BS_ENOMEM)
+            bs_seterr(err, rc, file, 0, 0, "out of memory");
+        bs_topo_free(t);
+        free(*plugs);
+        *plugs = NULL;
+        *nplugs = 0;
+        return rc;
+    }
+    *out = t;
+    return BS_OK;
+}
