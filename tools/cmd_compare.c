@@ -51,8 +51,8 @@ static char *read_env(const char *dir, const char *key)
     return val;
 }
 
-static const char *res_str(char *b, size_t cap, int assigned, uint64_t a,
-                           uint64_t s)
+const char *res_str(char *b, size_t cap, int assigned, uint64_t a,
+                    uint64_t s)
 {
     if (!assigned)
         snprintf(b, cap, "unassigned");

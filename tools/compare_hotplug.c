@@ -34,17 +34,6 @@ static const char *outcome_name(int o)
     }
 }
 
-static const char *range(char *b, size_t cap, int assigned, uint64_t a,
-                         uint64_t s)
-{
-    if (!assigned)
-        snprintf(b, cap, "unassigned");
-    else
-        snprintf(b, cap, "0x%llx-0x%llx", (unsigned long long)a,
-                 (unsigned long long)(a + s - 1));
-    return b;
-}
-
 static void print_event(const bs_peer_hp *h, const bs_peer_hp_event *e, int i,
                         bool json)
 {
@@ -70,11 +59,11 @@ static void print_event(const bs_peer_hp *h, const bs_peer_hp_event *e, int i,
         bs_peer_hp_row r;
         bs_peer_hp_get_row(h, e->first_row + j, &r);
         char gb[48], bb[48];
-        range(gb, sizeof gb, r.in_guest && r.guest.assigned, r.guest.start,
+        res_str(gb, sizeof gb, r.in_guest && r.guest.assigned, r.guest.start,
               r.guest.size);
         if (!r.in_guest)
             snprintf(gb, sizeof gb, "not in guest");
-        range(bb, sizeof bb, r.assigned, r.addr, r.size);
+        res_str(bb, sizeof bb, r.assigned, r.addr, r.size);
         if (json) {
             printf("%s{\"device\": ", j ? ", " : "");
             cli_json_str(stdout, r.dev);

@@ -17,6 +17,9 @@ int compare_hotplug(const char *dir, const char *topo, const char *append,
  * the run plugged in (bs_peer_hp_machine) and return its plug schedule.
  * EXIT_OK (also when the trace is not a hot-plug run), or EXIT_BADINPUT
  * after printing the error. */
+/* "0xSTART-0xEND" or "unassigned" (cmd_compare.c). */
+const char *res_str(char *b, size_t cap, int assigned, uint64_t a, uint64_t s);
+
 struct bs_peer_plug;
 int replay_hotplug_machine(const char *trace, bs_topo **t,
                            struct bs_peer_plug **plugs, int *nplugs);
