@@ -88,10 +88,6 @@ int bs_place_linux_slot(bs_churn *c, int bus, struct bs_ritem *it, int n,
  * of the bus. */
 int bs_plan_items(bs_churn *c, int bus, struct bs_ritem *it, int n,
                   int subject, bs_plan *out, bool *proven_none);
-/* Grow the subject's bridge windows into free space behind them, moving
- * nothing (what Linux can do for an otherwise empty hot-plug slot). */
-int bs_plan_grow_free(bs_churn *c, int bus, struct bs_ritem *it, int n,
-                      int subject, bs_plan *out);
 /* Apply a plan's moves, window changes and new placements to the churn
  * (topology and spaces). */
 int bs_churn_commit(bs_churn *c, const bs_plan *p);
