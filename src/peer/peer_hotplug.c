@@ -284,12 +284,19 @@ static int plug_push(bs_peer_plug **p, int *n, int *cap, int line, int node,
     return BS_OK;
 }
 
-/* Node currently holding device name `name` (the last one added). */
-static int holder(const bs_topo *t, const int *owner, const char *name)
+/* Node currently holding device name `name`: owner[id] is 0 for no device,
+ * -1 for a device of the boot topology (its own name), e + 1 for the one
+ * event e plugged in (named by the event; the node may be renamed). */
+static int holder(const bs_topo *t, const int *owner, const bs_event *evs,
+                  const char *name)
 {
-    for (int id = t->nnodes - 1; id > 0; id--)
-        if (owner[id] && !strcmp(t->nodes[id].name, name))
+    for (int id = t->nnodes - 1; id > 0; id--) {
+        if (!owner[id])
+            continue;
+        const char *nm = owner[id] < 0 ? t->nodes[id].name : evs[owner[id] - 1].dev;
+        if (!strcmp(nm, name))
             return id;
+    }
     return -1;
 }
 
@@ -332,7 +339,7 @@ int bs_peer_hp_machine(const bs_topo *t0, const bs_event *evs, int nev,
         rc = owner ? BS_OK : BS_ENOMEM;
     }
     for (int id = 1; rc == BS_OK && id < t->nnodes; id++)
-        owner[id] = t->nodes[id].kind == BS_NODE_DEVICE;
+        owner[id] = t->nodes[id].kind == BS_NODE_DEVICE ? -1 : 0;
     /* The map's lines follow the events one to one: remove -> del,
      * add -> add, replace -> del then add. */
     const char *p = map, *end = map ? map + len : NULL;
@@ -365,7 +372,7 @@ int bs_peer_hp_machine(const bs_topo *t0, const bs_event *evs, int nev,
             break;
         }
         if (kind == 'd') {
-            int id = holder(t, owner, name);
+            int id = holder(t, owner, evs, name);
             if (id < 0) {
                 bs_seterr(err, BS_ENOENT, file, lineno, 1,
                           "no device '%s' to unplug", name);
@@ -400,7 +407,7 @@ int bs_peer_hp_machine(const bs_topo *t0, const bs_event *evs, int nev,
                           "cannot hold", name);
                 break;
             }
-            owner[id] = 1;
+            owner[id] = e + 1;
             rc = plug_push(plugs, nplugs, &cap, tline, id, 1);
         }
         if (evs[e].kind == BS_EV_REPLACE && step == 0) {
