@@ -16,7 +16,6 @@
 struct rp_ctx {
     bs_replay_dev *dev;   /* per node */
     uint64_t maps, unmaps;
-    int silent;           /* an unplug: QEMU drops the mappings untraced */
 };
 
 static void on_map(void *ctx, uint64_t gpa, uint64_t size, int node, int bar)
@@ -36,8 +35,6 @@ static void on_unmap(void *ctx, uint64_t gpa, uint64_t size, int node, int bar)
     (void)gpa;
     (void)size;
     (void)bar;
-    if (c->silent)
-        return;
     c->unmaps++;
     if (c->dev)
         c->dev[node].unmaps++;
@@ -116,7 +113,7 @@ int bs_peer_replay_plugs(bs_topo *t, const bs_qtrace *q, int policy,
             rc = bs_qemu_node_addr(t, i, &as[i], &af[i], filename, err);
     }
     int next_plug = 0;
-    struct rp_ctx ctx = {devs, 0, 0, 0};
+    struct rp_ctx ctx = {devs, 0, 0};
     bs_vm *vm = NULL;
     if (rc == BS_OK) {
         bs_vm_opts o;
@@ -137,13 +134,11 @@ int bs_peer_replay_plugs(bs_topo *t, const bs_qtrace *q, int policy,
             int pn = plugs[next_plug].node;
             if (pn <= 0 || pn >= n)
                 continue;
-            if (present[pn] && !plugs[next_plug].plug) {
-                /* The device leaves with whatever it still decodes; QEMU
-                 * removes those mappings without a trace line. */
-                ctx.silent = 1;
+            if (present[pn] && !plugs[next_plug].plug)
+                /* The slot was powered off before the device left: QEMU
+                 * unmapped what it still decoded (pci_set_power(), traced
+                 * as pci_update_mappings_del); so does the emulation. */
                 bs_cfg_write(vm, pn, 0x4, 2, 0);
-                ctx.silent = 0;
-            }
             present[pn] = (unsigned char)plugs[next_plug].plug;
         }
         int node = route(t, secbus, as, af, present, e.bus, e.slot, e.fn);
