@@ -17,7 +17,8 @@
  *     address of the parent's windows -- so the window moves, it does not
  *     grow in place -- and the released BARs are placed in it;
  *     A port window that was closed (released or reset by an earlier
- *     event) is sized and assigned in the first try already; when it finds
+ *     event) is sized and assigned in the first try already, largest
+ *     alignment first; when it finds
  *     no room the failure is on the port's parent bus, and every bridge
  *     there releases its window of that type with whatever is assigned in
  *     it -- working devices on other ports lose their BARs, as in Linux;
@@ -64,13 +65,14 @@ static bool place_one(bs_churn *c, int b, struct bs_ritem *it)
 /* The window of bridge b that Linux releases for a failure of type f
  * (pci_bridge_release_resources): I/O, memory, or prefetchable -- the
  * memory window instead when the prefetchable one has lost its type, i.e.
- * was reset after a failed assignment (size 0 here; a window that was only
- * released keeps its size and its type). */
+ * was reset after a failed assignment (BS_RF_FAILED here).  A window that
+ * was only released, or never opened, keeps its type. */
 static int window_for(const bs_topo *t, int b, uint32_t f)
 {
     if (f & BS_RF_IO)
         return BS_SLOT_WIN_IO;
-    if ((f & BS_RF_PREF) && t->nodes[b].res[BS_SLOT_WIN_PREF].size)
+    if ((f & BS_RF_PREF) &&
+        !(t->nodes[b].res[BS_SLOT_WIN_PREF].flags & BS_RF_FAILED))
         return BS_SLOT_WIN_PREF;
     return BS_SLOT_WIN_MEM;
 }
@@ -127,6 +129,20 @@ static void release_tree(bs_churn *c, int b, uint32_t f, struct bs_ritem *it,
         release_window(c, b, window_for(c->t, b, f), it, n, lost);
 }
 
+/* Alignment of port window ws for the unplaced items that need it:
+ * max(its granule, their largest alignment). */
+static uint64_t window_align(const bs_topo *t, int bus, int ws,
+                             const struct bs_ritem *it, int n)
+{
+    uint64_t align = ws == BS_SLOT_WIN_IO ? 4096 : BS_MIB;
+    for (int i = 0; i < n; i++)
+        if (it[i].win == BS_WIN_NONE &&
+            bs_bridge_slot_for(&t->nodes[bus], it[i].flags) == ws &&
+            it[i].align > align)
+            align = it[i].align;
+    return align;
+}
+
 /* Size and assign the port's closed window ws (pbus_size_mem(): what the
  * unplaced items need, at least the size it kept; the hot-plug size is an
  * optional addition tried first).  1 placed, 0 nothing to place, -1 no
@@ -137,15 +153,11 @@ static int assign_window(bs_churn *c, int bus, int ws, const struct bs_ritem *it
     bs_topo *t = c->t;
     struct bs_res *w = &t->nodes[bus].res[ws];
     bool io = ws == BS_SLOT_WIN_IO;
-    uint64_t align = io ? 4096 : BS_MIB, need = 0;
-    for (int i = 0; i < n; i++) {
-        if (it[i].win != BS_WIN_NONE ||
-            bs_bridge_slot_for(&t->nodes[bus], it[i].flags) != ws)
-            continue;
-        if (it[i].align > align)
-            align = it[i].align;
-        need = bs_align_up(need, it[i].align) + it[i].size;
-    }
+    uint64_t align = window_align(t, bus, ws, it, n), need = 0;
+    for (int i = 0; i < n; i++)
+        if (it[i].win == BS_WIN_NONE &&
+            bs_bridge_slot_for(&t->nodes[bus], it[i].flags) == ws)
+            need = bs_align_up(need, it[i].align) + it[i].size;
     uint64_t hp = io ? c->o.hp_io
                      : ws == BS_SLOT_WIN_PREF ? c->o.hp_mmio_pref : c->o.hp_mmio;
     uint64_t req = bs_align_up(need > w->size ? need : w->size, align);
@@ -165,9 +177,11 @@ static int assign_window(bs_churn *c, int bus, int ws, const struct bs_ritem *it
         w->addr = wi.addr;
         w->win = wi.win;
         w->flags |= BS_RF_ASSIGNED;
+        w->flags &= ~(uint32_t)BS_RF_FAILED;
         w->size = w->want = wi.size;
     } else {
         w->flags &= ~(uint32_t)BS_RF_ASSIGNED;
+        w->flags |= BS_RF_FAILED;
         w->win = BS_WIN_NONE;
         w->size = w->want = 0;
     }
@@ -190,7 +204,21 @@ int bs_place_linux_slot(bs_churn *c, int bus, struct bs_ritem *it, int n,
         bool wfail[3] = {false, false, false};
         uint64_t req[3] = {0, 0, 0};
         bool any = false;
-        for (int q = 0; q < 3; q++) {
+        /* The port's closed windows, largest alignment first (what the
+         * window's biggest BAR asks), as the bridge's resources are
+         * sorted before assignment. */
+        int order[3] = {0, 1, 2};
+        uint64_t wal[3];
+        for (int q = 0; q < 3; q++)
+            wal[q] = window_align(t, bus, BS_SLOT_WIN_IO + q, it, n);
+        for (int a = 1; a < 3; a++)
+            for (int b = a; b > 0 && wal[order[b]] > wal[order[b - 1]]; b--) {
+                int x = order[b];
+                order[b] = order[b - 1];
+                order[b - 1] = x;
+            }
+        for (int oi = 0; oi < 3; oi++) {
+            int q = order[oi];
             const struct bs_res *w = &t->nodes[bus].res[BS_SLOT_WIN_IO + q];
             if (w->flags & BS_RF_ASSIGNED)
                 continue;

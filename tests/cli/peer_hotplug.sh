@@ -35,6 +35,15 @@ expect_rc 0 $? "gpu-hpprefsize"
 expect_grep '^summary: events=32 agree=32 .*guest_failed=4 barspace_failed=4 failures_agree=32 exact=1$' "$tmp/o" "gpu-hpprefsize summary"
 expect_grep '^4 .* failed  *failed ' "$tmp/o" "gpu-hpprefsize event 4 fails on both sides"
 
+# A switch's downstream ports under SeaBIOS: a closed port window that finds
+# no room in the upstream port's window fails the new device's BAR0, the
+# port's mem window (type lost) and the siblings' windows are released, and
+# the second try assigns the port's windows largest alignment first
+# (event 12); the upstream port's own window stays.
+"$BARSPACE" compare "$D/switch-sb" --topology "$D/switch-sb.topo" > "$tmp/o" 2>&1
+expect_rc 0 $? "switch-sb"
+expect_grep '^summary: events=13 agree=13 .*guest_failed=5 barspace_failed=5 failures_agree=13 exact=1$' "$tmp/o" "switch-sb summary"
+
 # JSON rows.
 "$BARSPACE" compare "$D/sb-slot-move" --topology "$D/sb-slot-move.topo" --json > "$tmp/j" 2>&1
 expect_rc 0 $? "--json"
@@ -64,6 +73,32 @@ echo "add x at rp2 bar0=mem64:3K" >> "$tmp/bad/events.trace"
 "$BARSPACE" compare "$tmp/bad" --topology "$D/sb-slot-move.topo" > "$tmp/o" 2>&1
 expect_rc 2 $? "a bad trace"
 expect_grep 'events.trace:9:25: expected a power-of-two size' "$tmp/o" "a bad trace names the line"
+
+# replay through hot-plug: with hotplug.map every access of the trace reaches
+# a device (the ones plugged in included), BAR, command, ROM and window
+# registers agree, and each device's map/unmap counts equal QEMU's.
+all_agree() { # file what
+    if awk '/^summary:/ { for (i = 2; i <= NF; i++) { split($i, kv, "=")
+                if (kv[1] ~ /^(bar|command|rom|window|devices_counts_agree)$/) {
+                    split(kv[2], ab, "/"); if (ab[1] != ab[2]) bad = 1 }
+                if (kv[1] == "unrouted" && kv[2] != 0) bad = 1 }
+              seen = 1 }
+              END { exit !(seen && !bad) }' "$1"; then ok; else no "$2: $(grep summary "$1")"; fi
+}
+"$BARSPACE" replay "$D/sb-slot-move/trace.log" --topology "$D/sb-slot-move.topo" --host eager > "$tmp/o" 2>&1
+all_agree "$tmp/o" "replay through hot-plug"
+expect_grep 'qemu_del=[1-9]' "$tmp/o" "replay through hot-plug: unplugs unmap"
+# Without the map the plugged-in devices are unknown to the replay.
+cp -r "$D/sb-slot-move" "$tmp/nomap"
+rm "$tmp/nomap/hotplug.map"
+"$BARSPACE" replay "$tmp/nomap/trace.log" --topology "$D/sb-slot-move.topo" --host eager > "$tmp/o" 2>&1
+expect_grep 'unrouted=[1-9]' "$tmp/o" "replay without the map"
+# A map that does not follow the events: file, line, which event.
+cp -r "$D/sb-slot-move" "$tmp/badmap"
+sed -i '1s/ a$/ b/' "$tmp/badmap/hotplug.map"
+"$BARSPACE" replay "$tmp/badmap/trace.log" --topology "$D/sb-slot-move.topo" --host eager > "$tmp/o" 2>&1
+expect_rc 2 $? "replay with a wrong map"
+expect_grep 'hotplug.map:1:1: .b. does not follow the event trace (event 1)' "$tmp/o" "replay with a wrong map names the line"
 
 echo "peer_hotplug: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
