@@ -41,7 +41,7 @@ TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all lib tests check check-one demo bench install clean fuzz fuzz-smoke peer
+.PHONY: all lib tests check check-one demo bench install clean fuzz fuzz-smoke peer peer-hotplug
 # Keep object files of test and bench binaries (they are intermediates of
 # pattern rules, which make would otherwise delete after every link).
 .SECONDARY:
@@ -123,6 +123,13 @@ clean:
 peer: $(BUILD)/barspace
 	sh peer/setup
 	BARSPACE=$(BUILD)/barspace sh peer/suite
+	$(MAKE) peer-hotplug
+
+# Hot-plug sequences (peer/sequences/) driven through QEMU's monitor, one
+# QEMU at a time; peer/hotplug-results.md.
+peer-hotplug: $(BUILD)/barspace
+	sh peer/setup
+	BARSPACE=$(BUILD)/barspace sh peer/hotplug-suite
 
 # Fuzzing (docs/fuzzing.md): every libFuzzer target in fuzz/, built with
 # clang (-fsanitize=fuzzer,address,undefined) in build-fuzz.  `fuzz` runs

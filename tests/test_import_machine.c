@@ -123,7 +123,10 @@ static bool is_machine_input(const char *p)
 {
     static const char *const ext[] = {".log", ".dmesg", ".txt", ".iomem",
                                       ".tar"};
-    if (strstr(p, "/bad-") || strstr(p, "/no-pci"))
+    /* Bad inputs on purpose; a hot-plug run's per-event kernel lines and
+     * QEMU's config-space trace are fragments of a boot, not a machine. */
+    if (strstr(p, "/bad-") || strstr(p, "/no-pci") || strstr(p, "/events/") ||
+        ends_with(p, "trace.log"))
         return false;
     for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
         if (ends_with(p, ext[i]))

@@ -1,6 +1,7 @@
 /* barspace compare: a real guest's final assignment vs the linux policy. */
 #include "cli.h"
 #include "cmd_compare_log.h"
+#include "compare_hotplug.h"
 #include "barspace/qemu.h"
 
 #include <stdlib.h>
@@ -20,6 +21,8 @@ static const char usage_text[] =
     "policy's own.\n"
     "\n"
     "  --append S  kernel command line to model (default: run.env's append)\n"
+    "  (an OUTDIR of peer/hotplug, with events.trace: the churn engine's linux\n"
+    "  policy against the guest after every hot-plug event; docs/peer.md)\n"
     "  --json      machine-readable rows (schema barspace.compare/1)\n"
     "\n"
     "The last line is 'summary: ...' with key=value counts.\n"
@@ -52,8 +55,8 @@ static char *read_env(const char *dir, const char *key)
     return val;
 }
 
-static const char *res_str(char *b, size_t cap, int assigned, uint64_t a,
-                           uint64_t s)
+const char *res_str(char *b, size_t cap, int assigned, uint64_t a,
+                    uint64_t s)
 {
     if (!assigned)
         snprintf(b, cap, "unassigned");
@@ -89,6 +92,12 @@ int cmd_compare(int argc, char **argv)
     }
     if (!dir || !topo)
         return cli_usage_error("compare", "need OUTDIR and --topology FILE");
+    if (compare_is_hotplug(dir)) {
+        char *app = append_opt ? NULL : read_env(dir, "append");
+        int hrc = compare_hotplug(dir, topo, append_opt ? append_opt : app, json);
+        free(app);
+        return hrc;
+    }
     bs_topo *t = cli_load_topo(topo);
     if (!t)
         return EXIT_BADINPUT;

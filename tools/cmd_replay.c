@@ -1,5 +1,6 @@
 /* barspace replay: a real guest's config traffic against the emulation. */
 #include "cli.h"
+#include "compare_hotplug.h"
 #include "barspace/cfgspace.h"
 #include "barspace/qemu.h"
 
@@ -100,10 +101,21 @@ int cmd_replay(int argc, char **argv)
         bs_topo_free(t);
         return EXIT_BADINPUT;
     }
+    /* A peer/hotplug run: the devices plugged in and out on the way. */
+    bs_peer_plug *plugs = NULL;
+    int nplugs = 0;
+    if (replay_hotplug_machine(trace, &t, &plugs, &nplugs) != EXIT_OK) {
+        bs_qtrace_free(q);
+        bs_topo_free(t);
+        return EXIT_BADINPUT;
+    }
     int nn = bs_topo_node_count(t);
     bs_replay_dev *devs = calloc((size_t)nn, sizeof *devs);
     bs_replay_result r;
-    int rc = devs ? bs_peer_replay(t, q, policy, topo, &r, devs, &e) : BS_ENOMEM;
+    int rc = devs ? bs_peer_replay_plugs(t, q, policy, plugs, nplugs, topo, &r,
+                                         devs, &e)
+                  : BS_ENOMEM;
+    free(plugs);
     if (rc != BS_OK) {
         if (rc == BS_ENOMEM)
             fprintf(stderr, "barspace: out of memory\n");

@@ -90,6 +90,10 @@ typedef struct bs_churn_opts {
                                 never trade later placements for this one
                                 and planning stays off the hot path.
                                 Default 1 */
+    /* linux: the hot-plug window sizes a slot's re-sized window tries
+     * first (pci=hpiosize, hpmmiosize, hpmmioprefsize; defaults 256, 2M,
+     * 2M as Linux's) */
+    uint64_t hp_io, hp_mmio, hp_mmio_pref;
 } bs_churn_opts;
 
 void bs_churn_opts_init(bs_churn_opts *o, int policy);

@@ -17,6 +17,7 @@
 #define BARSPACE_QEMU_H
 
 #include "barspace/barspace.h"
+#include "barspace/churn.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -198,6 +199,52 @@ const char *bs_peer_cmp_note(const bs_peer_cmp *c, int i);
 const bs_topo *bs_peer_cmp_topo(const bs_peer_cmp *c);
 
 
+/* ------------------------------------------------------ hot-plug compare */
+
+/* The churn engine's linux policy against a real kernel's hot-plug (pciehp),
+ * event by event: the model starts from the guest's own assignment after
+ * boot (`boot`: its report; host windows and every BAR and bridge window as
+ * the guest had them), applies evs[i] and compares every resource of every
+ * present node with after[i], the guest's report after the same event. */
+typedef struct bs_peer_hp_event {
+    int line;             /* line in the trace */
+    int kind;             /* enum bs_event_kind */
+    char dev[BS_EV_NAME_MAX]; /* the event's device */
+    int outcome;          /* the model's: enum bs_outcome */
+    char msg[192];        /* the model's explanation */
+    int guest_failed;     /* the guest left a BAR of the added device without
+                             an address */
+    int guest_failures;   /* the guest kernel's failure lines for the event */
+    int resources;        /* resources compared after the event */
+    int differ;           /* of which differ */
+    int first_row, nrows; /* the differing ones (bs_peer_hp_row) */
+} bs_peer_hp_event;
+
+typedef struct bs_peer_hp_row {
+    int event;            /* 1-based index of the event */
+    int node;             /* node in the model's running topology */
+    char dev[BS_EV_NAME_MAX];
+    int slot;             /* enum bs_slot */
+    int in_guest;         /* the guest has the node at all */
+    bs_guest_res guest;   /* the guest's value (assigned = 0: none) */
+    uint64_t addr, size;  /* the model's */
+    int assigned;
+} bs_peer_hp_row;
+
+typedef struct bs_peer_hp bs_peer_hp;
+
+int bs_peer_hotplug(const bs_topo *t, const bs_guest *boot,
+                    const bs_event *evs, int nev,
+                    const bs_guest *const *after, const char *cmdline,
+                    const char *filename, bs_peer_hp **out, bs_error *err);
+void bs_peer_hp_free(bs_peer_hp *h);
+int bs_peer_hp_event_count(const bs_peer_hp *h);
+int bs_peer_hp_get_event(const bs_peer_hp *h, int i, bs_peer_hp_event *out);
+int bs_peer_hp_row_count(const bs_peer_hp *h);
+int bs_peer_hp_get_row(const bs_peer_hp *h, int i, bs_peer_hp_row *out);
+int bs_peer_hp_note_count(const bs_peer_hp *h);
+const char *bs_peer_hp_note(const bs_peer_hp *h, int i);
+
 /* ------------------------------------------------------------- replay */
 
 typedef struct bs_replay_mismatch {
@@ -240,6 +287,31 @@ typedef struct bs_replay_dev {
 int bs_peer_replay(bs_topo *t, const bs_qtrace *q, int policy,
                    const char *filename, bs_replay_result *res,
                    bs_replay_dev *devs, bs_error *err);
+
+/* A device plugged in or out during the trace (peer/hotplug's hotplug.map):
+ * after trace line `line`, node is present (plug = 1) or gone (0).  Sorted
+ * by line.  A node whose first entry plugs it in is absent before; a device
+ * plugged below a bridge is its device 0.  bs_peer_replay is this without
+ * plugs. */
+typedef struct bs_peer_plug {
+    int line;
+    int node;
+    int plug;
+} bs_peer_plug;
+
+int bs_peer_replay_plugs(bs_topo *t, const bs_qtrace *q, int policy,
+                         const bs_peer_plug *plugs, int nplugs,
+                         const char *filename, bs_replay_result *res,
+                         bs_replay_dev *devs, bs_error *err);
+
+/* The machine of a hot-plug run: topology t (its state at boot) plus a node
+ * for every device the event trace plugged in (under its port, with its
+ * BARs, unassigned), and the plug schedule read from hotplug.map text.
+ * *out and *plugs are malloc'd/owned by the caller (bs_topo_free, free). */
+int bs_peer_hp_machine(const bs_topo *t, const bs_event *evs, int nev,
+                       const char *map, size_t len, const char *filename,
+                       bs_topo **out, bs_peer_plug **plugs, int *nplugs,
+                       bs_error *err);
 
 #if defined(__GNUC__)
 #pragma GCC visibility pop

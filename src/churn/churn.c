@@ -38,6 +38,8 @@ void bs_churn_opts_init(bs_churn_opts *o, int policy)
     o->quiesce_ns = 100000;
     o->explain = 1;
     o->fifo = 1;
+    o->hp_io = 256;
+    o->hp_mmio = o->hp_mmio_pref = 2 * BS_MIB;
 }
 
 uint32_t bs_churn_rflags(const bs_topo *t, int n, int k)
@@ -557,28 +559,47 @@ static int place_subject(bs_churn *c, int bus, int subject, struct bs_ritem *it,
         return BS_OK;
     }
     int pol = c->o.policy;
+    bool alone = bus > 0;
+    if (pol == BS_PLACE_LINUX && bus > 0)
+        BS_FOR_CHILDREN(c->t, bus, ch)
+            if (ch != subject && c->present[ch])
+                alone = false;
+    if (pol == BS_PLACE_LINUX && alone) {
+        /* A hot-plug slot whose port holds nothing else: pciehp sizes the
+         * port's closed windows, places, and re-sizes the windows that are
+         * too small (pci_assign_unassigned_bridge_resources). */
+        int windows, lost;
+        int left = bs_place_linux_slot(c, bus, it, n, &windows, &lost);
+        const char *others = lost ? "; BARs of other devices released with "
+                                    "their windows" : "";
+        res->windows = windows;
+        if (left == 0) {
+            write_items(c, it, n);
+            res_set(res, BS_OUT_PLACED, "placed%s%s",
+                    windows ? " (slot's bridge window assigned again)" : "",
+                    others);
+            return BS_OK;
+        }
+        /* What found a place keeps it; the rest stays unassigned. */
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            if (it[i].win != BS_WIN_NONE)
+                write_items(c, &it[i], 1);
+            else
+                it[m++] = it[i];
+        }
+        mark_failed(c, it, m);
+        res->feasible = -1;
+        res_set(res, BS_OUT_FAILED, "no space in the slot's bridge window nor "
+                                    "for it in its parent's%s", others);
+        return BS_OK;
+    }
     if (bs_place_items(c, bus, it, n, pol)) {
         write_items(c, it, n);
         res_set(res, BS_OUT_PLACED, "placed");
         return BS_OK;
     }
     bool none = false;
-    if (pol == BS_PLACE_LINUX && bus > 0) {
-        /* Linux re-sizes the windows of a hot-plug bridge whose slot holds
-         * nothing else (pci_assign_unassigned_bridge_resources); it can
-         * only take space that is free. */
-        bool alone = true;
-        BS_FOR_CHILDREN(c->t, bus, ch)
-            if (ch != subject && c->present[ch])
-                alone = false;
-        bs_plan_clear(c->last);
-        if (alone &&
-            bs_plan_grow_free(c, bus, it, n, subject, c->last) == BS_OK &&
-            run_plan(c, c->last, res) == BS_OK) {
-            res_set(res, BS_OUT_PLACED, "placed (empty slot's bridge window grown)");
-            return BS_OK;
-        }
-    }
     bool waits = pol == BS_PLACE_BARSPACE && c->o.moves && c->o.fifo &&
                  bus_oversubscribed(c, bus, subject, it, n);
     if (pol == BS_PLACE_LINUX || !c->o.moves || waits) {

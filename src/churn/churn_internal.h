@@ -89,6 +89,15 @@ int bs_churn_hv_apply(bs_churn *c, const bs_event *ev, bs_event_result *res,
                       bs_error *err);
 void bs_churn_hv_frag(const bs_churn *c, bs_frag *out);
 
+/* place_linux.c: Linux's hot-add into a slot whose port has no other
+ * device: first fit, then each failing type's port window released,
+ * re-sized and assigned again in the parent, then first fit again.  Items
+ * carry addr/win (BS_WIN_NONE: no place); returns how many found none,
+ * sets *windows to the number of windows re-assigned and *lost to the BARs
+ * of other devices released with their windows (left unassigned). */
+int bs_place_linux_slot(bs_churn *c, int bus, struct bs_ritem *it, int n,
+                        int *windows, int *lost);
+
 /* plan.c: the plan container (bs_plan_new .. bs_plan_apply), and a
  * relocation plan for items on bus b.  Leaves spaces unchanged.
  * *proven_none is set when no plan exists even moving every movable unit
@@ -96,10 +105,6 @@ void bs_churn_hv_frag(const bs_churn *c, bs_frag *out);
 int bs_plan_push(bs_plan *p, const bs_plan_item *it);
 int bs_plan_items(bs_churn *c, int bus, struct bs_ritem *it, int n,
                   int subject, bs_plan *out, bool *proven_none);
-/* Grow the subject's bridge windows into free space behind them, moving
- * nothing (what Linux can do for an otherwise empty hot-plug slot). */
-int bs_plan_grow_free(bs_churn *c, int bus, struct bs_ritem *it, int n,
-                      int subject, bs_plan *out);
 /* Apply a plan's moves, window changes and new placements to the churn
  * (topology and spaces). */
 int bs_churn_commit(bs_churn *c, const bs_plan *p);

@@ -961,14 +961,6 @@ static int plan_grow(bs_churn *c, int bus, struct bs_ritem *it, int n,
     return rc;
 }
 
-/* Linux can regrow an idle hot-plug bridge's windows into free space right
- * behind them (nothing moves). */
-int bs_plan_grow_free(bs_churn *c, int bus, struct bs_ritem *it, int n,
-                      int subject, bs_plan *out)
-{
-    return plan_grow(c, bus, it, n, subject, false, out, false);
-}
-
 int bs_plan_items(bs_churn *c, int bus, struct bs_ritem *it, int n,
                   int subject, bs_plan *out, bool *proven_none)
 {

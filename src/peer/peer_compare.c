@@ -11,6 +11,7 @@
  * is programmed and the whole assignment is the policy's.
  */
 #include "core/internal.h"
+#include "peer/peer_internal.h"
 #include "barspace/qemu.h"
 
 #include <stdarg.h>
@@ -173,8 +174,8 @@ void bs_peer_linux_opts(const char *cmdline, bs_assign_opts *o)
 }
 
 /* Path of slot.fn hops from the root bus to a node. */
-static int node_path(const bs_topo *t, int id, int *slots, int *fns,
-                     const char *file, bs_error *err)
+int bs_peer_node_path(const bs_topo *t, int id, int *slots, int *fns,
+                      const char *file, bs_error *err)
 {
     int depth = t->nodes[id].depth;
     if (depth > 16)
@@ -239,6 +240,59 @@ static bool claimable(const bs_topo *t, const struct claim *cl, int ncl,
     return true;
 }
 
+/* The host windows the guest's kernel reported replace the topology's, at
+ * Linux's x86 floors (nothing below 1 MiB for memory).  Returns 1 with a
+ * remark in buf when they differ from the topology's or are missing. */
+int bs_peer_guest_windows(bs_topo *t, const bs_guest *g, char *buf, size_t cap)
+{
+    if (bs_guest_window_count(g) == 0) {
+        snprintf(buf, cap, "the guest reported no host windows; using the "
+                           "topology's");
+        return 1;
+    }
+    struct bs_rootwin w[BS_MAX_ROOT_WINDOWS];
+    int nw = 0;
+    for (int i = 0; i < bs_guest_window_count(g) && nw < BS_MAX_ROOT_WINDOWS; i++) {
+        bs_window_info wi;
+        bs_guest_window(g, i, &wi);
+        uint64_t lo = wi.base, hi = bs_last(wi.base, wi.size);
+        uint64_t floor = (wi.flags & BS_RF_IO) ? 0 : BS_MIB;
+        if (hi < floor)
+            continue;
+        if (lo < floor)
+            lo = floor;
+        w[nw].flags = wi.flags;
+        w[nw].base = lo;
+        w[nw].size = hi - lo + 1;
+        w[nw].line = 0;
+        w[nw].offset = 0;
+        nw++;
+    }
+    bool same = nw == t->nwin;
+    for (int i = 0; same && i < nw; i++)
+        same = w[i].base == t->win[i].base && w[i].size == t->win[i].size &&
+               !((w[i].flags ^ t->win[i].flags) & BS_RF_IO);
+    int differ = 0;
+    if (!same) {
+        size_t o = (size_t)snprintf(buf, cap, "host windows taken from the "
+                                    "guest (differ from the topology's): ");
+        for (int i = 0; i < nw && o < cap; i++) {
+            int n = snprintf(buf + o, cap - o, "%s%s 0x%llx-0x%llx",
+                             i ? ", " : "",
+                             (w[i].flags & BS_RF_IO) ? "io" : "mem",
+                             (unsigned long long)w[i].base,
+                             (unsigned long long)bs_last(w[i].base, w[i].size));
+            if (n < 0)
+                break;
+            o += (size_t)n;
+        }
+        differ = 1;
+    }
+    memcpy(t->win, w, sizeof w[0] * (size_t)nw);
+    t->nwin = nw;
+    return differ;
+}
+
 int bs_peer_compare(const bs_topo *t0, const bs_guest *g, const char *cmdline,
                     const char *file, bs_peer_cmp **out, bs_error *err)
 {
@@ -252,50 +306,10 @@ int bs_peer_compare(const bs_topo *t0, const bs_guest *g, const char *cmdline,
     int *gdev = NULL;
 
     /* Host windows: the guest's, at Linux's x86 floors. */
-    if (rc == BS_OK && bs_guest_window_count(g) > 0) {
-        struct bs_rootwin w[BS_MAX_ROOT_WINDOWS];
-        int nw = 0;
-        for (int i = 0; i < bs_guest_window_count(g); i++) {
-            bs_window_info wi;
-            bs_guest_window(g, i, &wi);
-            uint64_t lo = wi.base, hi = bs_last(wi.base, wi.size);
-            uint64_t floor = (wi.flags & BS_RF_IO) ? 0 : BS_MIB;
-            if (hi < floor)
-                continue;
-            if (lo < floor)
-                lo = floor;
-            w[nw].flags = wi.flags;
-            w[nw].base = lo;
-            w[nw].size = hi - lo + 1;
-            w[nw].line = 0;
-            w[nw].offset = 0;
-            nw++;
-        }
-        bool same = nw == t->nwin;
-        for (int i = 0; same && i < nw; i++)
-            same = w[i].base == t->win[i].base && w[i].size == t->win[i].size &&
-                   !((w[i].flags ^ t->win[i].flags) & BS_RF_IO);
-        if (!same) {
-            char buf[160];
-            size_t o = 0;
-            for (int i = 0; i < nw && o < sizeof buf; i++) {
-                int n = snprintf(buf + o, sizeof buf - o, "%s%s 0x%llx-0x%llx",
-                                 i ? ", " : "",
-                                 (w[i].flags & BS_RF_IO) ? "io" : "mem",
-                                 (unsigned long long)w[i].base,
-                                 (unsigned long long)bs_last(w[i].base, w[i].size));
-                if (n < 0)
-                    break;
-                o += (size_t)n;
-            }
-            rc = note(c, "host windows taken from the guest (differ from the "
-                         "topology's): %s", buf);
-        }
-        memcpy(t->win, w, sizeof w[0] * (size_t)nw);
-        t->nwin = nw;
-    } else if (rc == BS_OK) {
-        rc = note(c, "the guest reported no host windows; using the "
-                     "topology's");
+    if (rc == BS_OK) {
+        char buf[200];
+        if (bs_peer_guest_windows(t, g, buf, sizeof buf))
+            rc = note(c, "%s", buf);
     }
 
     /* Which guest function is which node. */
@@ -306,7 +320,7 @@ int bs_peer_compare(const bs_topo *t0, const bs_guest *g, const char *cmdline,
     }
     for (int id = 1; rc == BS_OK && id < t->nnodes; id++) {
         int slots[16], fns[16];
-        int d = node_path(t, id, slots, fns, file, err);
+        int d = bs_peer_node_path(t, id, slots, fns, file, err);
         if (d < 0) {
             rc = d;
             break;

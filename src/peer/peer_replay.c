@@ -41,9 +41,11 @@ static void on_unmap(void *ctx, uint64_t gpa, uint64_t size, int node, int bar)
 }
 
 /* Node at (bus, slot, fn): bus 0 is the root; any other bus is the
- * secondary bus a bridge was last programmed with. */
+ * secondary bus a bridge was last programmed with.  Nodes not plugged in
+ * at this point of the trace (present[n] == 0) are skipped. */
 static int route(const bs_topo *t, const int *secbus, const int *addr_slot,
-                 const int *addr_fn, unsigned bus, unsigned slot, unsigned fn)
+                 const int *addr_fn, const unsigned char *present,
+                 unsigned bus, unsigned slot, unsigned fn)
 {
     int parent = -1;
     if (bus == 0)
@@ -57,7 +59,7 @@ static int route(const bs_topo *t, const int *secbus, const int *addr_slot,
     if (parent < 0)
         return -1;
     BS_FOR_CHILDREN(t, parent, c) {
-        if (addr_slot[c] == (int)slot && addr_fn[c] == (int)fn)
+        if (present[c] && addr_slot[c] == (int)slot && addr_fn[c] == (int)fn)
             return c;
     }
     return -1;
@@ -74,6 +76,15 @@ int bs_peer_replay(bs_topo *t, const bs_qtrace *q, int policy,
                    const char *filename, bs_replay_result *res,
                    bs_replay_dev *devs, bs_error *err)
 {
+    return bs_peer_replay_plugs(t, q, policy, NULL, 0, filename, res, devs,
+                                err);
+}
+
+int bs_peer_replay_plugs(bs_topo *t, const bs_qtrace *q, int policy,
+                         const bs_peer_plug *plugs, int nplugs,
+                         const char *filename, bs_replay_result *res,
+                         bs_replay_dev *devs, bs_error *err)
+{
     memset(res, 0, sizeof *res);
     int n = t->nnodes;
     if (devs)
@@ -81,13 +92,27 @@ int bs_peer_replay(bs_topo *t, const bs_qtrace *q, int policy,
     int *secbus = malloc(sizeof *secbus * (size_t)n);
     int *as = malloc(sizeof *as * (size_t)n);
     int *af = malloc(sizeof *af * (size_t)n);
-    int rc = secbus && as && af ? BS_OK : BS_ENOMEM;
+    unsigned char *present = malloc((size_t)n);
+    int rc = secbus && as && af && present ? BS_OK : BS_ENOMEM;
+    for (int i = 0; rc == BS_OK && i < n; i++)
+        present[i] = 1;
+    /* A node whose first plug event plugs it in is absent until then; a
+     * device plugged into a PCIe port is its device 0. */
+    for (int p = nplugs - 1; rc == BS_OK && p >= 0; p--)
+        if (plugs[p].node > 0 && plugs[p].node < n)
+            present[plugs[p].node] = !plugs[p].plug;
     for (int i = 0; rc == BS_OK && i < n; i++) {
         secbus[i] = -1;
         as[i] = af[i] = -1;
-        if (i > 0)
+        bool plugged = false;
+        for (int p = 0; p < nplugs && !plugged; p++)
+            plugged = plugs[p].node == i && plugs[p].plug;
+        if (plugged && t->nodes[t->nodes[i].parent].kind == BS_NODE_BRIDGE)
+            as[i] = af[i] = 0;
+        else if (i > 0)
             rc = bs_qemu_node_addr(t, i, &as[i], &af[i], filename, err);
     }
+    int next_plug = 0;
     struct rp_ctx ctx = {devs, 0, 0};
     bs_vm *vm = NULL;
     if (rc == BS_OK) {
@@ -105,7 +130,18 @@ int bs_peer_replay(bs_topo *t, const bs_qtrace *q, int policy,
     for (int i = 0; rc == BS_OK && i < cnt; i++) {
         bs_qev e;
         bs_qtrace_get(q, i, &e);
-        int node = route(t, secbus, as, af, e.bus, e.slot, e.fn);
+        for (; next_plug < nplugs && plugs[next_plug].line < e.line; next_plug++) {
+            int pn = plugs[next_plug].node;
+            if (pn <= 0 || pn >= n)
+                continue;
+            if (present[pn] && !plugs[next_plug].plug)
+                /* The slot was powered off before the device left: QEMU
+                 * unmapped what it still decoded (pci_set_power(), traced
+                 * as pci_update_mappings_del); so does the emulation. */
+                bs_cfg_write(vm, pn, 0x4, 2, 0);
+            present[pn] = (unsigned char)plugs[next_plug].plug;
+        }
+        int node = route(t, secbus, as, af, present, e.bus, e.slot, e.fn);
         if (node <= 0) {
             res->unrouted++;
             continue;
@@ -221,6 +257,7 @@ int bs_peer_replay(bs_topo *t, const bs_qtrace *q, int policy,
     free(secbus);
     free(as);
     free(af);
+    free(present);
     if (rc == BS_ENOMEM)
         bs_seterr(err, rc, filename, 0, 0, "out of memory");
     return rc;
