@@ -120,9 +120,10 @@ clean:
 # The real peer: QEMU q35 + SeaBIOS/OVMF/qboot + Debian's Linux 6.1 on every
 # peer/topologies/*.topo (docs/peer.md).  Needs apt and network on first use;
 # not part of `make check`.
+# PEER_KERNELS: which kernels the suite boots (default "6.1 6.12 7.2").
 peer: $(BUILD)/barspace
-	sh peer/setup
-	BARSPACE=$(BUILD)/barspace sh peer/suite
+	sh peer/setup $(PEER_KERNELS)
+	BARSPACE=$(BUILD)/barspace PEER_KERNELS="$(PEER_KERNELS)" sh peer/suite
 
 # Fuzzing (docs/fuzzing.md): every libFuzzer target in fuzz/, built with
 # clang (-fsanitize=fuzzer,address,undefined) in build-fuzz.  `fuzz` runs
