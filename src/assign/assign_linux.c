@@ -1,8 +1,10 @@
 /*
- * The `linux` policy: a model of how Linux 6.1 (drivers/pci/setup-bus.c,
- * setup-res.c, bus.c, kernel/resource.c) sizes bridge windows and places
- * BARs when nothing was assigned by firmware, failures included.  It is the
- * "in vitro" fixture: it should fail where Linux fails.
+ * The `linux` policy: a model of how Linux 6.1, 6.12 and 7.2
+ * (drivers/pci/setup-bus.c, setup-res.c, bus.c, kernel/resource.c) size
+ * bridge windows and place BARs when nothing was assigned by firmware,
+ * failures included; where the kernels differ, a predicate named after the
+ * change (v_optional, v_keep_type, v_tight) switches.  It is the "in vitro"
+ * fixture: it should fail where Linux fails.
  *
  * The model, in Linux's own order:
  *  1. Sizing, bottom-up (pbus_size_io / pbus_size_mem): each bridge window
@@ -22,7 +24,7 @@
  *  4. pci=realloc (or SR-IOV BARs present, which turns it on): up to
  *     depth+1 rounds; all but the last treat the optional extras as
  *     must-have; a failed round is released and retried.
- * Known simplifications are listed in docs/linux-model.md.
+ * Known simplifications are listed in docs/assignment.md.
  */
 #include "assign/assign.h"
 
@@ -235,21 +237,20 @@ static void size_window(struct lx *L, int b, int slot)
                 children_add += L->add[i];
                 add_align = max64(add_align, L->addaln[i]);
             }
+            /* pbus_size_mem_optional(): an optional child counts in the
+             * extra only; a ROM goes on the extras list here. */
+            if (L->optional && !io && v_optional(L) && k == BS_SLOT_ROM &&
+                !(t->nodes[c].res[k].flags & BS_RF_FIXED)) {
+                L->seq[i] = ++L->nseq;
+                L->addaln[i] = align;
+                children_add += r_size;
+                add_align = max64(add_align, align);
+                continue;
+            }
             if (L->optional && !io && v_optional(L) &&
-                (k == BS_SLOT_ROM || (bs_slot_is_window(k) && !r_size))) {
-                /* pbus_size_mem_optional(): an optional child counts in
-                 * the extra only; a ROM goes on the extras list here. */
-                if (!bs_slot_is_window(k) && !(t->nodes[c].res[k].flags & BS_RF_FIXED)) {
-                    L->seq[i] = ++L->nseq;
-                    L->addaln[i] = align;
-                    children_add += r_size;
-                    add_align = max64(add_align, align);
-                    continue;
-                }
-                if (!r_size) {
-                    add_align = max64(add_align, align);
-                    continue;
-                }
+                bs_slot_is_window(k) && !r_size) {
+                add_align = max64(add_align, align);
+                continue;
             }
             /* An empty hot-plug window (only an extra, no must-have size)
              * still counts: Linux aligns it at its start (1 MiB) and adds
