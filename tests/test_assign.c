@@ -506,7 +506,7 @@ static void test_devfn_order(void)
     bs_topo_add_window(t, 0, 0x80000000, 256 * BS_MIB);
     int rp[3];
     for (int i = 0; i < 3; i++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "rp%d", i);
         rp[i] = bs_topo_add_node(t, 0, BS_NODE_BRIDGE, name);
         t->nodes[rp[i]].slot = 5 - i; /* listed 5, 4, 3 */
