@@ -529,6 +529,23 @@ static void test_devfn_order(void)
     bs_topo_free(t);
 }
 
+/* Parse a topology and assign it with one kernel model (realloc: 1 for
+ * pci=realloc), checking the result code and the invariants. */
+static bs_topo *assign_text(const char *text, int kernel, int realloc, int want)
+{
+    bs_topo *t = NULL;
+    CHECK_EQ(bs_topo_parse(text, strlen(text), "text", &t, NULL), BS_OK);
+    if (!t)
+        return NULL;
+    bs_assign_opts o;
+    bs_assign_opts_init(&o, BS_POLICY_LINUX);
+    o.kernel = kernel;
+    o.realloc = realloc;
+    CHECK_EQ(bs_assign(t, &o, NULL), want);
+    CHECK(bs_check(t, NULL, NULL, 0) == 0);
+    return t;
+}
+
 /* pci=realloc with two ports whose 64-bit windows cannot fit: the retry
  * releases the failed ports' 32-bit windows (6.1, 6.12), and Linux sizes a
  * released window no smaller than it was, so with nothing else moving it
@@ -553,16 +570,9 @@ static void test_realloc_keeps_released_size(void)
         "}\n";
     static const int kernels[] = {BS_KERNEL_6_1, BS_KERNEL_6_12, BS_KERNEL_7_2};
     for (int i = 0; i < 3; i++) {
-        bs_topo *t = NULL;
-        CHECK_EQ(bs_topo_parse(text, sizeof text - 1, "fail2", &t, NULL), BS_OK);
+        bs_topo *t = assign_text(text, kernels[i], 1, BS_ENOSPC);
         if (!t)
             return;
-        bs_assign_opts o;
-        bs_assign_opts_init(&o, BS_POLICY_LINUX);
-        o.kernel = kernels[i];
-        o.realloc = 1;
-        CHECK_EQ(bs_assign(t, &o, NULL), BS_ENOSPC);
-        CHECK(bs_check(t, NULL, NULL, 0) == 0);
         const struct bs_res *m1 = &t->nodes[bs_topo_find(t, "rp1")].res[BS_SLOT_WIN_MEM];
         const struct bs_res *m2 = &t->nodes[bs_topo_find(t, "rp2")].res[BS_SLOT_WIN_MEM];
         CHECK_EQ(m1->addr, 0x10000000);
@@ -573,9 +583,42 @@ static void test_realloc_keeps_released_size(void)
     }
 }
 
+/* A switch holding 8G + 2G + 256M below a root port, nothing assigned by
+ * firmware: 6.1 rounds the window to 12G at 0x100000000; 7.2 sizes it
+ * 10.25G and starts it 2.25G below the 8G alignment (pci_align_resource),
+ * so the small BARs fill the head: 0x170000000, as the real 7.2 does. */
+static void test_headfill(void)
+{
+    static const char text[] =
+        "window mem 0x10000000-0xafffffff\n"
+        "window mem 0x100000000-0x8ffffffff\n"
+        "bridge rp1 hotplug {\n"
+        "  bridge sw1 {\n"
+        "    bridge d0 hotplug {\n      device a {\n        bar 2 mem64 8G pref\n      }\n    }\n"
+        "    bridge d1 hotplug {\n      device b {\n        bar 2 mem64 2G pref\n      }\n    }\n"
+        "    bridge d2 hotplug {\n      device c {\n        bar 2 mem64 256M pref\n      }\n    }\n"
+        "  }\n"
+        "}\n";
+    static const struct { int kernel; uint64_t addr, size; } c[] = {
+        {BS_KERNEL_6_1, 0x100000000ull, 12 * BS_GIB},
+        {BS_KERNEL_6_12, 0x100000000ull, 12 * BS_GIB},
+        {BS_KERNEL_7_2, 0x170000000ull, 10 * BS_GIB + 256 * BS_MIB}};
+    for (int i = 0; i < 3; i++) {
+        bs_topo *t = assign_text(text, c[i].kernel, 0, BS_OK);
+        if (!t)
+            return;
+        const struct bs_res *w = &t->nodes[bs_topo_find(t, "rp1")].res[BS_SLOT_WIN_PREF];
+        CHECK_EQ(w->addr, c[i].addr);
+        CHECK_EQ(w->size, c[i].size);
+        CHECK_EQ(t->nodes[bs_topo_find(t, "a")].res[2].addr % (8 * BS_GIB), 0);
+        bs_topo_free(t);
+    }
+}
+
 int main(void)
 {
     test_policy_names();
+    test_headfill();
     test_realloc_keeps_released_size();
     test_devfn_order();
     test_seed_gpus();

@@ -384,6 +384,58 @@ static bool fit(bs_space *s, uint64_t size, uint64_t align, uint64_t lo,
     }
 }
 
+/* Bytes free from `a` on, up to `hi` (a is free): probed, since the space
+ * allocator reports fits, not gaps. */
+static uint64_t free_run(bs_space *s, uint64_t a, uint64_t hi)
+{
+    uint64_t ok = 0, bad = hi - a + 2; /* [a, a+ok) free, [a, a+bad) not */
+    if (bad == 0 || bs_space_reserve(s, a, hi - a + 1) == BS_OK) {
+        if (bad)
+            bs_space_release(s, a, hi - a + 1);
+        return hi - a + 1;
+    }
+    while (bad - ok > 1) {
+        uint64_t mid = ok + (bad - ok) / 2;
+        if (bs_space_reserve(s, a, mid) == BS_OK) {
+            bs_space_release(s, a, mid);
+            ok = mid;
+        } else {
+            bad = mid;
+        }
+    }
+    return ok;
+}
+
+/* 7.2's pci_align_resource() (9036bd0efcb6): a memory window whose size is
+ * not a multiple of its start alignment may start the remainder below the
+ * first aligned address of a free gap, so that its small children fill
+ * the head before the big one.  One candidate per gap, lowest gap first,
+ * as __find_resource_space() tries them. */
+static bool fit_headfill(bs_space *s, uint64_t size, uint64_t align,
+                         uint64_t lo, uint64_t hi, uint64_t *addr)
+{
+    uint64_t rem = size % align;
+    while (lo <= hi) {
+        uint64_t gs;
+        if (bs_space_alloc(s, 1, 1, lo, hi, &gs) != BS_OK)
+            return false;
+        bs_space_release(s, gs, 1);
+        uint64_t run = free_run(s, gs, hi), ge = gs + run - 1;
+        uint64_t a = bs_align_up(gs, align);
+        if (a >= gs + rem)
+            a -= rem;
+        if (a >= gs && a <= ge && ge - a >= size - 1 &&
+            bs_space_reserve(s, a, size) == BS_OK) {
+            *addr = a;
+            return true;
+        }
+        if (ge >= hi)
+            return false;
+        lo = ge + 1;
+    }
+    return false;
+}
+
 static bool try_windows(struct lx *L, struct cand *c, int nc, uint32_t rf,
                         uint32_t mask, uint64_t rlo, uint64_t rhi,
                         uint64_t size, uint64_t align, uint64_t fl,
@@ -413,7 +465,10 @@ static bool try_windows(struct lx *L, struct cand *c, int nc, uint32_t rf,
         }
         if (lo > hi)
             continue;
-        if (fit(c[i].s, size, align, lo, hi, io, addr)) {
+        bool headfill = v_tight(L) && !io && size % align &&
+                        !((size % align) % BS_MIB);
+        if (headfill ? fit_headfill(c[i].s, size, align, lo, hi, addr)
+                     : fit(c[i].s, size, align, lo, hi, io, addr)) {
             *win = c[i].win;
             return true;
         }
@@ -453,8 +508,10 @@ static bool place(struct lx *L, int bus, int n, int k, uint64_t size,
             struct bs_res *r = &L->t->nodes[n].res[k];
             r->addr = addr;
             r->size = size;
+            /* A head-filled window (7.2) starts below its alignment: it
+             * is aligned only as far as its address is. */
             if (bs_slot_is_window(k))
-                r->align = align;
+                r->align = (addr & (align - 1)) ? (addr & (~addr + 1)) : align;
             r->win = win;
             r->flags |= BS_RF_ASSIGNED;
             r->flags &= ~(uint32_t)BS_RF_FAILED;
