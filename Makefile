@@ -120,15 +120,16 @@ clean:
 # The real peer: QEMU q35 + SeaBIOS/OVMF/qboot + Debian's Linux 6.1 on every
 # peer/topologies/*.topo (docs/peer.md).  Needs apt and network on first use;
 # not part of `make check`.
+# PEER_KERNELS: which kernels the suite boots (default "6.1 6.12 7.2").
 peer: $(BUILD)/barspace
-	sh peer/setup
-	BARSPACE=$(BUILD)/barspace sh peer/suite
+	sh peer/setup $(PEER_KERNELS)
+	BARSPACE=$(BUILD)/barspace PEER_KERNELS="$(PEER_KERNELS)" sh peer/suite
 	$(MAKE) peer-hotplug
 
 # Hot-plug sequences (peer/sequences/) driven through QEMU's monitor, one
 # QEMU at a time; peer/hotplug-results.md.
 peer-hotplug: $(BUILD)/barspace
-	sh peer/setup
+	sh peer/setup $(PEER_KERNELS)
 	BARSPACE=$(BUILD)/barspace sh peer/hotplug-suite
 
 # Fuzzing (docs/fuzzing.md): every libFuzzer target in fuzz/, built with

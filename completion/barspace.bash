@@ -35,7 +35,7 @@ _barspace()
         return ;;
     --host) COMPREPLY=($(compgen -W "eager deferred" -- "$cur")); return ;;
     --guest)
-        COMPREPLY=($(compgen -W "linux-prepatch linux-patched linux-6.13" -- "$cur"))
+        COMPREPLY=($(compgen -W "linux-prepatch linux-patched linux-6.13 linux-6.1 linux-7.2" -- "$cur"))
         return ;;
     --generate)
         COMPREPLY=($(compgen -W "nvme gpu sriov mixed" -- "$cur")); return ;;

@@ -211,7 +211,7 @@ static void test_examples(void)
         bs_topo *t = load_assigned(path);
         if (!t)
             continue;
-        for (int g = 0; g <= BS_GUEST_LINUX_613; g++)
+        for (int g = 0; g <= BS_GUEST_LINUX_72; g++)
             for (int h = 0; h < 2; h++)
                 for (int w = 0; w < 2; w++) {
                     struct run r;
@@ -220,7 +220,9 @@ static void test_examples(void)
                         continue; /* something could not be assigned */
                     CHECK_EQ(rc, BS_OK);
                     CHECK_EQ(r.vcheck, 0);
-                    if (h == BS_HOST_DEFERRED)
+                    /* (Plain guests: the firmware's option-ROM run maps
+                     * each ROM once more, whatever the host.) */
+                    if (h == BS_HOST_DEFERRED && g <= BS_GUEST_LINUX_613)
                         CHECK(r.tot.seconds <= r.ideal.seconds * 1.01 + 1e-12);
                     else
                         CHECK(r.tot.seconds >= r.ideal.seconds - 1e-9);
@@ -232,9 +234,57 @@ static void test_examples(void)
     CHECK(ran >= 24);
 }
 
+/* Plain Linux on a SeaBIOS-programmed machine, the seed VM's device shape
+ * (ivshmem: a 256-byte BAR0 and a 128 GiB 64-bit BAR2 behind a root port):
+ * QEMU's trace shows the device mapped 14 / unmapped 12 times under 6.1
+ * and 6.12 (each BAR 7 / 6: the firmware's map, then a decode toggle for
+ * each of the 5 BAR positions and the ROM that __pci_read_base sizes) and
+ * 4 / 2 under 7.2 (one toggle per function). */
+static void test_plain_linux(void)
+{
+    bs_topo *t = bs_topo_new("seedshape");
+    bs_topo_add_window(t, 0, 0xc0000000, 0x10000000);
+    bs_topo_add_window(t, BS_RF_PREF, 0x10000000000ull, 0x4000000000ull);
+    int rp = bs_topo_add_node(t, 0, BS_NODE_BRIDGE, "rp");
+    int d = bs_topo_add_node(t, rp, BS_NODE_DEVICE, "shm");
+    bs_topo_set_bar(t, rp, 0, 0, 4096, 0);
+    bs_topo_set_bar(t, d, 0, 0, 256, 0);
+    bs_topo_set_bar(t, d, 2, BS_RF_MEM64 | BS_RF_PREF, 128 * BS_GIB, 0);
+    bs_assign_opts ao;
+    bs_assign_opts_init(&ao, BS_POLICY_LINUX);
+    CHECK_EQ(bs_assign(t, &ao, NULL), BS_OK);
+    static const struct { int guest; uint64_t maps, unmaps, rp_maps, rp_unmaps; } c[] = {
+        {BS_GUEST_LINUX_61, 14, 12, 4, 3}, {BS_GUEST_LINUX_72, 4, 2, 2, 1}};
+    for (int i = 0; i < 2; i++) {
+        bs_vm_opts o;
+        bs_vm_opts_init(&o);
+        o.bridge_windows = 0; /* QEMU counts per BAR */
+        bs_vm *vm = NULL;
+        CHECK_EQ(bs_vm_new(t, &o, &vm, NULL), BS_OK);
+        if (!vm)
+            break;
+        bs_boot_opts bo;
+        bs_boot_opts_init(&bo, c[i].guest);
+        CHECK_EQ(bs_boot_run(vm, &bo, NULL), BS_OK);
+        bs_decode_stats st;
+        bs_vm_stats(vm, d, &st);
+        CHECK_EQ(st.maps, c[i].maps);
+        CHECK_EQ(st.unmaps, c[i].unmaps);
+        bs_vm_stats(vm, rp, &st);
+        CHECK_EQ(st.maps, c[i].rp_maps);
+        CHECK_EQ(st.unmaps, c[i].rp_unmaps);
+        CHECK_EQ(bs_vm_check(vm, NULL, 0), 0);
+        bs_vm_free(vm);
+    }
+    CHECK_STR(bs_boot_guest_name(BS_GUEST_LINUX_72), "linux-7.2");
+    CHECK_EQ(bs_boot_guest_parse("linux-6.1"), BS_GUEST_LINUX_61);
+    bs_topo_free(t);
+}
+
 int main(void)
 {
     test_seed();
+    test_plain_linux();
     test_topology_unchanged();
     test_unassigned_refused();
     test_examples();

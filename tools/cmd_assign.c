@@ -5,7 +5,7 @@
 #include <string.h>
 
 static const char usage_text[] =
-    "usage: barspace assign FILE [--policy linux|pack] [--realloc|--no-realloc]\n"
+    "usage: barspace assign FILE [--policy P] [--realloc|--no-realloc]\n"
     "                            [--hpmmiosize N] [--hpmmioprefsize N] [--hpiosize N]\n"
     "                            [--json] [-o OUT.topo]\n"
     "\n"
@@ -13,7 +13,9 @@ static const char usage_text[] =
     "table (device, BAR, kind, size, address range, window) and a summary per\n"
     "window (used, free, largest free aligned block).\n"
     "\n"
-    "  --policy linux   model of Linux 6.1's allocator, failures included (default)\n"
+    "  --policy linux   model of Linux's allocator, failures included (default;\n"
+    "                   the newest modelled kernel, 7.2; linux-6.1, linux-6.12\n"
+    "                   and linux-7.2 name one)\n"
     "  --policy pack    barspace's global packer: succeeds whenever a valid\n"
     "                   assignment exists, else names each window's shortfall\n"
     "  --realloc        linux: as with pci=realloc (--no-realloc: pci=realloc=off)\n"
@@ -266,13 +268,9 @@ int cmd_assign(int argc, char **argv)
                             : !strcmp(a, "--hpiosize") ? &o.hp_io : NULL;
             if (!strcmp(a, "--policy")) {
                 policy = v;
-                if (!strcmp(v, "linux"))
-                    o.policy = BS_POLICY_LINUX;
-                else if (!strcmp(v, "pack"))
-                    o.policy = BS_POLICY_PACK;
-                else
-                    return cli_usage_error("assign", "unknown policy '%s' "
-                                           "(expected linux or pack)", v);
+                bs_error pe = {0};
+                if (bs_policy_parse(v, &o.policy, &o.kernel, &pe) != BS_OK)
+                    return cli_usage_error("assign", "%s", pe.msg);
             } else if (!strcmp(a, "-o")) {
                 out = v;
             } else if (!cli_parse_u64(v, dst)) {

@@ -21,6 +21,12 @@ static const char usage_text[] =
     "                           while sizing and per 64-bit BAR rewrite\n"
     "  --guest linux-patched    23e118a48acf: decode left clear until the driver\n"
     "  --guest linux-6.13       4453f360862e: one sizing toggle per function\n"
+    "  --guest linux-6.1        plain Linux 6.1/6.12 on a SeaBIOS-programmed machine\n"
+    "                           (firmware BARs kept; a toggle per BAR while sizing)\n"
+    "  --guest linux-7.2        plain Linux 7.2 on it: one sizing toggle per function\n"
+    "  --guest linux-6.1        plain Linux 6.1/6.12 on a SeaBIOS-programmed machine\n"
+    "                           (firmware BARs kept; a toggle per BAR while sizing)\n"
+    "  --guest linux-7.2        plain Linux 7.2 on it: one sizing toggle per function\n"
     "  --host eager             unmap on every decode-off, map on every decode-on\n"
     "  --host deferred          keep a mapping across decode-off while the BAR\n"
     "                           still names it (docs/boot-cost.md)\n"
@@ -118,7 +124,8 @@ int cmd_boot(int argc, char **argv)
         } else if (!strcmp(a, "--guest")) {
             if (i + 1 >= argc || (guest = bs_boot_guest_parse(argv[i + 1])) < 0)
                 return cli_usage_error("boot", "--guest needs linux-prepatch, "
-                                               "linux-patched or linux-6.13");
+                                               "linux-patched, linux-6.13, "
+                                               "linux-6.1 or linux-7.2");
             i++;
         } else if (!strcmp(a, "--host")) {
             if (i + 1 >= argc)
@@ -180,7 +187,9 @@ int cmd_boot(int argc, char **argv)
     }
     vo.policy = host;
     vo.bridge_windows = windows;
-    vo.initial_command = BS_CMD_MEM; /* the host pre-sets memory decode */
+    /* hv_pci guests: the host pre-sets memory decode; plain guests start
+     * from power-on and the firmware model sets it. */
+    vo.initial_command = guest >= BS_GUEST_LINUX_61 ? 0 : BS_CMD_MEM;
     bs_vm *vm = NULL;
     memset(&err, 0, sizeof err);
     rc = bs_vm_new(t, &vo, &vm, &err);

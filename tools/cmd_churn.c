@@ -116,8 +116,10 @@ int cmd_churn(int argc, char **argv)
                 return cli_usage_error("churn", "--seed: expected a number, got '%s'", argv[i]);
         } else if (!strcmp(a, "--policy") && has) {
             const char *p = argv[++i];
-            if (!strcmp(p, "linux")) o.policy = BS_PLACE_LINUX;
-            else if (!strcmp(p, "barspace")) o.policy = BS_PLACE_BARSPACE;
+            int pp, pk;
+            if (bs_policy_parse(p, &pp, &pk, NULL) != BS_OK) pp = -1;
+            if (pp == BS_POLICY_LINUX) o.policy = BS_PLACE_LINUX;
+            else if (pp == BS_POLICY_PACK) o.policy = BS_PLACE_BARSPACE;
             else return cli_usage_error("churn", "--policy: expected linux or barspace, got '%s'", p);
         } else if (a[0] == '-' && a[1]) {
             return cli_usage_error("churn", "unknown option '%s'%s", a,

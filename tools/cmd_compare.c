@@ -8,7 +8,8 @@
 #include <string.h>
 
 static const char usage_text[] =
-    "usage: barspace compare OUTDIR --topology FILE [--append \"...\"] [--json]\n"
+    "usage: barspace compare OUTDIR --topology FILE [--append \"...\"]\n"
+    "                        [--policy linux-X.Y] [--json]\n"
     "\n"
     "Compare the final PCI assignment of a real Linux guest (OUTDIR is what\n"
     "peer/run saved: console.log with the guest's kernel lines and sysfs\n"
@@ -23,6 +24,9 @@ static const char usage_text[] =
     "  --append S  kernel command line to model (default: run.env's append)\n"
     "  (an OUTDIR of peer/hotplug, with events.trace: the churn engine's linux\n"
     "  policy against the guest after every hot-plug event; docs/peer.md)\n"
+    "  --policy P  kernel model (linux-6.1, linux-6.12, linux-7.2; default:\n"
+    "              the guest's kernel, from run.env's kernel= or the console's\n"
+    "              'Linux version' line)\n"
     "  --json      machine-readable rows (schema barspace.compare/1)\n"
     "\n"
     "The last line is 'summary: ...' with key=value counts.\n"
@@ -55,6 +59,23 @@ static char *read_env(const char *dir, const char *key)
     return val;
 }
 
+/* The guest's kernel as peer/run recorded it: a kernel= line, or kernel=
+ * inside params= (runs saved before there were several kernels). */
+static char *env_kernel(const char *dir)
+{
+    char *k = read_env(dir, "kernel");
+    if (k)
+        return k;
+    char *params = read_env(dir, "params");
+    const char *p = params ? strstr(params, "kernel=") : NULL;
+    if (p) {
+        p += 7;
+        k = strndup(p, strcspn(p, " "));
+    }
+    free(params);
+    return k;
+}
+
 const char *res_str(char *b, size_t cap, int assigned, uint64_t a,
                     uint64_t s)
 {
@@ -68,7 +89,7 @@ const char *res_str(char *b, size_t cap, int assigned, uint64_t a,
 
 int cmd_compare(int argc, char **argv)
 {
-    const char *dir = NULL, *topo = NULL, *append_opt = NULL;
+    const char *dir = NULL, *topo = NULL, *append_opt = NULL, *policy = NULL;
     bool json = false;
     if (cmd_compare_is_log(argc, argv))
         return cmd_compare_log(argc, argv);
@@ -82,6 +103,8 @@ int cmd_compare(int argc, char **argv)
             topo = argv[++i];
         else if (!strcmp(argv[i], "--append") && i + 1 < argc)
             append_opt = argv[++i];
+        else if (!strcmp(argv[i], "--policy") && i + 1 < argc)
+            policy = argv[++i];
         else if (argv[i][0] == '-')
             return cli_usage_error("compare", "unknown or incomplete option '%s'",
                                    argv[i]);
@@ -112,8 +135,16 @@ int cmd_compare(int argc, char **argv)
     }
     char *append = append_opt ? strdup(append_opt) : read_env(dir, "append");
     char *fw = read_env(dir, "firmware");
+    bs_assign_opts o;
+    bs_peer_linux_opts(append ? append : "", &o);
+    char *kname = env_kernel(dir);
+    const char *rel = kname ? kname : bs_guest_kernel_release(g);
+    o.kernel = rel ? bs_kernel_from_release(rel) : 0;
+    int rc = policy ? bs_policy_parse(policy, &o.policy, &o.kernel, &e) : BS_OK;
+    free(kname);
     bs_peer_cmp *c = NULL;
-    int rc = bs_peer_compare(t, g, append ? append : "", topo, &c, &e);
+    if (rc == BS_OK)
+        rc = bs_peer_compare_opts(t, g, &o, topo, &c, &e);
     if (rc != BS_OK) {
         cli_print_error(&e);
         free(append);
@@ -133,10 +164,11 @@ int cmd_compare(int argc, char **argv)
     }
     if (json)
         printf("{\"schema\": \"barspace.compare/1\", \"firmware\": \"%s\", "
-               "\"rows\": [", fw ? fw : "");
+               "\"policy\": \"%s\", \"rows\": [", fw ? fw : "",
+               bs_policy_name(o.policy, o.kernel));
     else
         printf("%-20s %-11s %-28s %-28s %-6s %s\n", "device", "resource",
-               "guest (Linux 6.1)", "barspace linux", "agree", "note");
+               "guest", bs_policy_name(o.policy, o.kernel), "agree", "note");
     for (int i = 0; rc == BS_OK && i < n; i++) {
         bs_peer_row r;
         bs_peer_cmp_row(c, i, &r);
@@ -202,10 +234,10 @@ int cmd_compare(int argc, char **argv)
             printf("barspace failure: %s %s: %s\n", ni.name,
                    bs_slot_name(f.slot), f.reason);
         }
-        printf("summary: firmware=%s resources=%d agree=%d differ=%d "
+        printf("summary: firmware=%s policy=%s resources=%d agree=%d differ=%d "
                "not_compared=%d devices=%d devices_agree=%d guest_failures=%d "
                "barspace_failures=%d exact=%d\n",
-               fw ? fw : "?", agree + differ, agree, differ, skipped, devs,
+               fw ? fw : "?", bs_policy_name(o.policy, o.kernel), agree + differ, agree, differ, skipped, devs,
                devs_ok, bs_guest_failure_count(g), bs_topo_failure_count(at),
                differ == 0);
     }

@@ -9,7 +9,7 @@
 #include <string.h>
 
 static const char usage_text[] =
-    "usage: barspace map FILE [--policy linux|pack] [--svg OUT.svg | --html OUT.html]\n"
+    "usage: barspace map FILE [--policy P] [--svg OUT.svg | --html OUT.html]\n"
     "                         [--after AFTER | --add SPEC] [--list] [--width N] [--json]\n"
     "\n"
     "Draw every window of the topology in FILE: root windows as panels, bridge\n"
@@ -20,7 +20,7 @@ static const char usage_text[] =
     "`barspace assign -o` or `barspace import`) are used when it has any;\n"
     "otherwise, or with --policy, the topology is assigned first.\n"
     "\n"
-    "  --policy P     assign with policy linux or pack (default: FILE's addresses,\n"
+    "  --policy P     assign with policy linux[-X.Y] or barspace (default: FILE's addresses,\n"
     "                 else linux)\n"
     "  --svg OUT      write an SVG picture\n"
     "  --html OUT     write a self-contained HTML page (inline SVG, no fetches)\n"
@@ -91,8 +91,9 @@ static int prepare(bs_topo *t, const char *policy)
     if (!policy && has_addresses(t))
         return BS_OK;
     bs_assign_opts o;
-    bs_assign_opts_init(&o, policy && !strcmp(policy, "pack") ? BS_POLICY_PACK
-                                                              : BS_POLICY_LINUX);
+    bs_assign_opts_init(&o, BS_POLICY_LINUX);
+    if (policy && bs_policy_parse(policy, &o.policy, &o.kernel, NULL) != BS_OK)
+        return BS_EINVAL; /* checked when parsing the options */
     if (policy)
         bs_topo_unassign(t);
     bs_error e = {0};
@@ -212,9 +213,10 @@ int cmd_map(int argc, char **argv)
                 return cli_usage_error("map", "%s needs a value", a);
             const char *v = argv[++i];
             if (!strcmp(a, "--policy")) {
-                if (strcmp(v, "linux") && strcmp(v, "pack"))
-                    return cli_usage_error("map", "unknown policy '%s' "
-                                           "(expected linux or pack)", v);
+                int pp, pk;
+                bs_error pe = {0};
+                if (bs_policy_parse(v, &pp, &pk, &pe) != BS_OK)
+                    return cli_usage_error("map", "%s", pe.msg);
                 policy = v;
             } else if (!strcmp(a, "--svg")) {
                 svg = v;

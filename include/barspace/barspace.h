@@ -219,7 +219,12 @@ enum bs_policy { BS_POLICY_LINUX = 0, BS_POLICY_PACK = 1 };
 
 /* Linux versions the linux policy can model, as MAJOR * 100 + MINOR.
  * BS_KERNEL_NEWEST (0) stands for the newest modelled one. */
-enum bs_kernel { BS_KERNEL_NEWEST = 0, BS_KERNEL_6_1 = 601 };
+enum bs_kernel {
+    BS_KERNEL_NEWEST = 0,
+    BS_KERNEL_6_1 = 601,
+    BS_KERNEL_6_12 = 612,
+    BS_KERNEL_7_2 = 702
+};
 
 typedef struct bs_assign_opts {
     int policy;            /* enum bs_policy */
@@ -242,6 +247,12 @@ void bs_assign_opts_init(bs_assign_opts *o, int policy);
 int bs_policy_parse(const char *name, int *policy, int *kernel, bs_error *err);
 /* The canonical name of a policy and kernel ("linux-6.1", "barspace"). */
 const char *bs_policy_name(int policy, int kernel);
+/* The modelled kernel that stands for a Linux release string ("6.1.0-57-
+ * cloud-amd64", "7.2.13+deb14-cloud-amd64", a Debian package name such as
+ * "linux-image-6.12.118+deb12-cloud-amd64"): the newest model not newer
+ * than the release, the oldest one for an older release.  0 when the
+ * string holds no MAJOR.MINOR. */
+int bs_kernel_from_release(const char *release);
 
 /* Assign every unassigned resource.  Returns BS_OK when all were placed,
  * BS_ENOSPC when some failed (see bs_topo_failure), other codes on error. */

@@ -254,11 +254,19 @@ enum bs_guest_model {
                                     rewrites 64-bit BARs with it toggled */
     BS_GUEST_LINUX_PATCHED = 1,  /* 23e118a48acf: decode left clear until
                                     the driver enables the device */
-    BS_GUEST_LINUX_613 = 2       /* 4453f360862e: one toggle per device for
+    BS_GUEST_LINUX_613 = 2,      /* 4453f360862e: one toggle per device for
                                     sizing; 64-bit rewrites still toggle */
+    /* Plain Linux (no hv_pci) on a machine SeaBIOS programmed: the
+     * firmware writes every BAR, runs each option ROM once (ROM enabled,
+     * then disabled) and sets decode and bus mastering; Linux claims what
+     * it finds (no rewrites) and sizes every function with decode off: */
+    BS_GUEST_LINUX_61 = 3,       /* 6.1 and 6.12: per BAR position + ROM */
+    BS_GUEST_LINUX_72 = 4        /* 7.2 (4453f360862e, 6.13): once per
+                                    function */
 };
 
-/* "linux-prepatch", "linux-patched", "linux-6.13" <-> enum; NULL/-1. */
+/* "linux-prepatch", "linux-patched", "linux-6.13", "linux-6.1",
+ * "linux-7.2" <-> enum; NULL/-1. */
 const char *bs_boot_guest_name(int model);
 int bs_boot_guest_parse(const char *name);
 

@@ -154,6 +154,9 @@ int bs_guest_window(const bs_guest *g, int i, bs_window_info *out);
 /* Kernel lines saying something could not be assigned. */
 int bs_guest_failure_count(const bs_guest *g);
 const char *bs_guest_failure(const bs_guest *g, int i);
+/* The kernel release from the log's "Linux version" line
+ * ("6.1.0-57-cloud-amd64"), or NULL when the log has none. */
+const char *bs_guest_kernel_release(const bs_guest *g);
 /* Index of the device at a path of slot.fn hops, or BS_ENOENT. */
 int bs_guest_find_path(const bs_guest *g, const int *slots, const int *fns,
                        int depth);
@@ -189,6 +192,12 @@ typedef struct bs_peer_cmp bs_peer_cmp;
  * `cmdline` is the guest kernel's extra command line (pci=...). */
 int bs_peer_compare(const bs_topo *t, const bs_guest *g, const char *cmdline,
                     const char *filename, bs_peer_cmp **out, bs_error *err);
+/* The same with the policy's options given: `o` from bs_peer_linux_opts
+ * with o->kernel chosen by the caller.  bs_peer_compare models the kernel
+ * the guest's log names (bs_guest_kernel_release), else the newest. */
+int bs_peer_compare_opts(const bs_topo *t, const bs_guest *g,
+                         const bs_assign_opts *o, const char *filename,
+                         bs_peer_cmp **out, bs_error *err);
 void bs_peer_cmp_free(bs_peer_cmp *c);
 int bs_peer_cmp_row_count(const bs_peer_cmp *c);
 int bs_peer_cmp_row(const bs_peer_cmp *c, int i, bs_peer_row *out);

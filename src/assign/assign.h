@@ -5,6 +5,8 @@
 #include "core/internal.h"
 
 int bs_assign_linux(bs_topo *t, const bs_assign_opts *o);
+/* The kernel BS_KERNEL_NEWEST stands for (policy.c's table). */
+int bs_kernel_newest(void);
 int bs_assign_pack(bs_topo *t, const bs_assign_opts *o);
 /* Exact search for any valid assignment (assign_search.c); BS_OK with the
  * assignment written into t, or BS_ENOSPC when none was found within

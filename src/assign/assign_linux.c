@@ -1,8 +1,10 @@
 /*
- * The `linux` policy: a model of how Linux 6.1 (drivers/pci/setup-bus.c,
- * setup-res.c, bus.c, kernel/resource.c) sizes bridge windows and places
- * BARs when nothing was assigned by firmware, failures included.  It is the
- * "in vitro" fixture: it should fail where Linux fails.
+ * The `linux` policy: a model of how Linux 6.1, 6.12 and 7.2
+ * (drivers/pci/setup-bus.c, setup-res.c, bus.c, kernel/resource.c) size
+ * bridge windows and place BARs when nothing was assigned by firmware,
+ * failures included; where the kernels differ, a predicate named after the
+ * change (v_optional, v_keep_type, v_tight) switches.  It is the "in vitro"
+ * fixture: it should fail where Linux fails.
  *
  * The model, in Linux's own order:
  *  1. Sizing, bottom-up (pbus_size_io / pbus_size_mem): each bridge window
@@ -22,7 +24,7 @@
  *  4. pci=realloc (or SR-IOV BARs present, which turns it on): up to
  *     depth+1 rounds; all but the last treat the optional extras as
  *     must-have; a failed round is released and retried.
- * Known simplifications are listed in docs/linux-model.md.
+ * Known simplifications are listed in docs/assignment.md.
  */
 #include "assign/assign.h"
 
@@ -34,6 +36,7 @@
 struct lx {
     bs_topo *t;
     const bs_assign_opts *o;
+    int v;               /* kernel modelled, MAJOR * 100 + MINOR */
     bool optional;       /* this round uses Linux's realloc_head */
     bool keep;           /* a retry round: what is assigned stays */
     uint64_t *sz0;       /* must-have size of each resource this round */
@@ -41,9 +44,42 @@ struct lx {
     uint64_t *aln;       /* alignment used for sorting and placement */
     uint64_t *addaln;    /* alignment when the extra is included */
     uint64_t *seq;       /* when sizing recorded the extra (realloc_head) */
+    uint64_t *old;       /* size a window had when a retry released it or
+                            when it failed: the floor of its next sizing */
     uint64_t nseq;
+    int *first_dev;      /* each bus's devices in Linux's scan order */
+    int *next_dev;
     struct bs_spaces sp;
 };
+
+/* A bus's devices as Linux lists them: pci_scan_child_bus() probes devfn
+ * 0..255 in turn, so every walk over a bus (sizing, the per-bus sorted
+ * list, the recursion into child buses) goes in slot.function order.
+ * Devices without slot=/fn= follow in file order. */
+#define FOR_DEVS(L, bus, c) \
+    for (int c = (L)->first_dev[bus]; c >= 0; c = (L)->next_dev[c])
+
+static int devfn_key(const struct bs_node *n)
+{
+    return n->slot < 0 ? 256 : n->slot * 8 + (n->fn > 0 ? n->fn : 0);
+}
+
+static void scan_order(struct lx *L)
+{
+    const bs_topo *t = L->t;
+    for (int b = 0; b < t->nnodes; b++) {
+        L->first_dev[b] = -1;
+        /* Insertion into a sorted list: stable, and a bus has few devices. */
+        BS_FOR_CHILDREN(t, b, c) {
+            int key = devfn_key(&t->nodes[c]);
+            int *link = &L->first_dev[b];
+            while (*link >= 0 && devfn_key(&t->nodes[*link]) <= key)
+                link = &L->next_dev[*link];
+            L->next_dev[c] = *link;
+            *link = c;
+        }
+    }
+}
 
 static int ctz64(uint64_t x)
 {
@@ -78,6 +114,41 @@ static bool present(const struct lx *L, int n, int k)
 
 static bool is_vf(int k) { return k >= BS_SLOT_VF0 && k < BS_SLOT_VF0 + 6; }
 
+/* ---- what changed between the modelled kernels ----
+ *
+ * Linux 6.15 (2499f5348431, optional resources reworked): a disabled ROM,
+ * an SR-IOV region and an empty bridge window are optional.  Sizing counts
+ * them only in the parent's optional extra, never in its must-have size
+ * (6.1 and 6.12 add an empty hot-plug window's 1 MiB alignment to it), and
+ * after a failed attempt the must-have pass leaves them out.  */
+static bool v_optional(const struct lx *L) { return L->v >= 615; }
+
+/* Linux 6.18 (bridge window cleanup, pbus_select_window()): a bridge
+ * window that failed keeps its type, so a pci=realloc retry releases the
+ * prefetchable window above a failed 64-bit BAR, not the memory one. */
+static bool v_keep_type(const struct lx *L) { return L->v >= 618; }
+
+/* After 6.18 ("PCI: Rewrite bridge window head alignment function",
+ * "PCI: Stop over-estimating bridge window size"): a memory window starts
+ * at a head alignment that leaves no gap before its largest child and its
+ * size is only rounded to 1 MiB, where 6.1 and 6.12 round the size up to
+ * the start alignment too; a window whose extra needs a bigger alignment
+ * than its must-have part is put on the extras list even without extra
+ * bytes. */
+static bool v_tight(const struct lx *L) { return L->v >= 700; }
+
+/* pci_resource_is_optional() for a resource on a bus being assigned. */
+static bool is_optional(const struct lx *L, int n, int k)
+{
+    if (L->t->nodes[n].res[k].flags & BS_RF_FIXED)
+        return false;
+    if (bs_slot_is_window(k))
+        return !L->sz0[IDX(n, k)];
+    if (is_vf(k))
+        return L->optional || v_optional(L);
+    return k == BS_SLOT_ROM && v_optional(L);
+}
+
 /* Hot-plug reserves for a bridge, from the Linux command line. */
 static uint64_t hp_reserve(const struct lx *L, int b, int slot)
 {
@@ -88,6 +159,22 @@ static uint64_t hp_reserve(const struct lx *L, int b, int slot)
     case BS_SLOT_WIN_MEM: return L->o->hp_mmio;
     default: return L->o->hp_mmio_pref;
     }
+}
+
+/* calculate_head_align(): from the largest child's alignment, halve the
+ * start alignment while the smaller children can fill the head room. */
+static uint64_t head_align(const uint64_t *aligns, int max_order)
+{
+    uint64_t head = UINT64_C(1) << (max_order + 20), rem = 0;
+    for (int order = max_order - 1; order >= 0; order--) {
+        uint64_t align1 = UINT64_C(1) << (order + 20);
+        rem += aligns[order];
+        while (head > align1 && rem >= head / 2) {
+            head /= 2;
+            rem -= head;
+        }
+    }
+    return head;
 }
 
 /* calculate_mem_align(): the smallest alignment at which the buckets still
@@ -127,7 +214,7 @@ static void size_window(struct lx *L, int b, int slot)
         return;
     }
 
-    BS_FOR_CHILDREN(t, b, c) {
+    FOR_DEVS(L, b, c) {
         for (int k = 0; k < BS_NSLOTS; k++) {
             if (!present(L, c, k) ||
                 bs_bridge_slot_for(bn, res_flags(t, c, k)) != slot)
@@ -145,10 +232,25 @@ static void size_window(struct lx *L, int b, int slot)
                 continue;
             }
             uint64_t r_size = L->sz0[i], align = L->aln[i];
-            if (L->optional && L->add[i]) {
+            if (L->optional && L->seq[i]) {
                 /* get_res_add_align(): only what is on realloc_head. */
                 children_add += L->add[i];
                 add_align = max64(add_align, L->addaln[i]);
+            }
+            /* pbus_size_mem_optional(): an optional child counts in the
+             * extra only; a ROM goes on the extras list here. */
+            if (L->optional && !io && v_optional(L) && k == BS_SLOT_ROM &&
+                !(t->nodes[c].res[k].flags & BS_RF_FIXED)) {
+                L->seq[i] = ++L->nseq;
+                L->addaln[i] = align;
+                children_add += r_size;
+                add_align = max64(add_align, align);
+                continue;
+            }
+            if (L->optional && !io && v_optional(L) &&
+                bs_slot_is_window(k) && !r_size) {
+                add_align = max64(add_align, align);
+                continue;
             }
             /* An empty hot-plug window (only an extra, no must-have size)
              * still counts: Linux aligns it at its start (1 MiB) and adds
@@ -178,38 +280,53 @@ static void size_window(struct lx *L, int b, int slot)
     uint64_t reserve = hp_reserve(L, b, slot);
     uint64_t min_size = L->optional ? 0 : reserve;
     uint64_t size0, size1;
+    /* A window released for a retry keeps its old size ("Keep the old
+     * size", pci_bridge_release_resources), and one that failed keeps
+     * the size it failed at: calculate_iosize() and, before 7.2,
+     * calculate_memsize() never size it smaller.  So a released window
+     * usually fits again where it was. */
+    uint64_t old = io || !v_tight(L) ? L->old[IDX(b, slot)] : 0;
     if (io) {
         /* calculate_iosize(): the minimum (a hot-plug reserve in a round
          * without realloc_head) stands in for the small I/O only; windows
          * and BARs of 1 KiB or more come on top of it. */
         uint64_t must = max64(size, min_size) + size_big;
-        size0 = bs_align_up(must, min_align);
+        size0 = bs_align_up(max64(must, old), min_align);
+        /* 7.2's pbus_size_io() passes the aligned must-have size where
+         * the 1 KiB+ part went, so the small I/O is counted twice. */
+        if (v_tight(L))
+            must = size + size0;
         size1 = (!L->optional || (!reserve && !children_add))
                     ? size0
-                    : bs_align_up(max64(must, reserve) + children_add,
-                                  min_align);
+                    : bs_align_up(max64(max64(must, reserve) + children_add,
+                                        old), min_align);
         add_align = min_align;
     } else {
-        min_align = max64(mem_align(aligns, max_order), BS_MIB);
-        size0 = bs_align_up(max64(size, min_size), min_align);
+        bool tight = v_tight(L);
+        min_align = max64(tight ? head_align(aligns, max_order)
+                                : mem_align(aligns, max_order), BS_MIB);
+        size0 = bs_align_up(max64(max64(size, min_size), old),
+                            tight ? BS_MIB : min_align);
         add_align = max64(min_align, add_align);
         size1 = (!L->optional || (!reserve && !children_add))
                     ? size0
-                    : bs_align_up(max64(max64(size, min_size), reserve) +
-                                      children_add, add_align);
+                    : bs_align_up(max64(max64(max64(size, min_size), reserve) +
+                                            children_add, old),
+                                      tight ? BS_MIB : add_align);
     }
     size_t i = IDX(b, slot);
     L->sz0[i] = size0;
     L->aln[i] = min_align;
     L->add[i] = size1 > size0 ? size1 - size0 : 0;
     L->addaln[i] = add_align;
-    if (L->add[i])
+    if (L->optional && (L->add[i] ||
+                        (v_tight(L) && !io && size0 && add_align > min_align)))
         L->seq[i] = ++L->nseq;
 }
 
 static void size_bridge(struct lx *L, int b)
 {
-    BS_FOR_CHILDREN(L->t, b, c)
+    FOR_DEVS(L, b, c)
         if (L->t->nodes[c].kind == BS_NODE_BRIDGE)
             size_bridge(L, c);
     size_window(L, b, BS_SLOT_WIN_IO);
@@ -267,6 +384,58 @@ static bool fit(bs_space *s, uint64_t size, uint64_t align, uint64_t lo,
     }
 }
 
+/* Bytes free from `a` on, up to `hi` (a is free): probed, since the space
+ * allocator reports fits, not gaps. */
+static uint64_t free_run(bs_space *s, uint64_t a, uint64_t hi)
+{
+    uint64_t ok = 0, bad = hi - a + 2; /* [a, a+ok) free, [a, a+bad) not */
+    if (bad == 0 || bs_space_reserve(s, a, hi - a + 1) == BS_OK) {
+        if (bad)
+            bs_space_release(s, a, hi - a + 1);
+        return hi - a + 1;
+    }
+    while (bad - ok > 1) {
+        uint64_t mid = ok + (bad - ok) / 2;
+        if (bs_space_reserve(s, a, mid) == BS_OK) {
+            bs_space_release(s, a, mid);
+            ok = mid;
+        } else {
+            bad = mid;
+        }
+    }
+    return ok;
+}
+
+/* 7.2's pci_align_resource() (9036bd0efcb6): a memory window whose size is
+ * not a multiple of its start alignment may start the remainder below the
+ * first aligned address of a free gap, so that its small children fill
+ * the head before the big one.  One candidate per gap, lowest gap first,
+ * as __find_resource_space() tries them. */
+static bool fit_headfill(bs_space *s, uint64_t size, uint64_t align,
+                         uint64_t lo, uint64_t hi, uint64_t *addr)
+{
+    uint64_t rem = size % align;
+    while (lo <= hi) {
+        uint64_t gs;
+        if (bs_space_alloc(s, 1, 1, lo, hi, &gs) != BS_OK)
+            return false;
+        bs_space_release(s, gs, 1);
+        uint64_t run = free_run(s, gs, hi), ge = gs + run - 1;
+        uint64_t a = bs_align_up(gs, align);
+        if (a >= gs + rem)
+            a -= rem;
+        if (a >= gs && a <= ge && ge - a >= size - 1 &&
+            bs_space_reserve(s, a, size) == BS_OK) {
+            *addr = a;
+            return true;
+        }
+        if (ge >= hi)
+            return false;
+        lo = ge + 1;
+    }
+    return false;
+}
+
 static bool try_windows(struct lx *L, struct cand *c, int nc, uint32_t rf,
                         uint32_t mask, uint64_t rlo, uint64_t rhi,
                         uint64_t size, uint64_t align, uint64_t fl,
@@ -303,7 +472,10 @@ static bool try_windows(struct lx *L, struct cand *c, int nc, uint32_t rf,
         }
         if (lo > hi)
             continue;
-        if (fit(c[i].s, size, align, lo, hi, io, addr)) {
+        bool headfill = v_tight(L) && !io && size % align &&
+                        !((size % align) % BS_MIB);
+        if (headfill ? fit_headfill(c[i].s, size, align, lo, hi, addr)
+                     : fit(c[i].s, size, align, lo, hi, io, addr)) {
             *win = c[i].win;
             return true;
         }
@@ -343,8 +515,10 @@ static bool place(struct lx *L, int bus, int n, int k, uint64_t size,
             struct bs_res *r = &L->t->nodes[n].res[k];
             r->addr = addr;
             r->size = size;
+            /* A head-filled window (7.2) starts below its alignment: it
+             * is aligned only as far as its address is. */
             if (bs_slot_is_window(k))
-                r->align = align;
+                r->align = (addr & (align - 1)) ? (addr & (~addr + 1)) : align;
             r->win = win;
             r->flags |= BS_RF_ASSIGNED;
             r->flags &= ~(uint32_t)BS_RF_FAILED;
@@ -486,12 +660,12 @@ static int assign_bus(struct lx *L, int bus)
         return BS_ENOMEM;
     int ni = 0, ord = 0;
     bool any_add = false;
-    BS_FOR_CHILDREN(t, bus, c) {
+    FOR_DEVS(L, bus, c) {
         for (int k = 0; k < BS_NSLOTS; k++, ord++) {
             struct bs_res *r = &t->nodes[c].res[k];
             if (!present(L, c, k) || (r->flags & (BS_RF_FIXED | BS_RF_ASSIGNED)))
                 continue;
-            if (L->add[IDX(c, k)])
+            if (L->seq[IDX(c, k)])
                 any_add = true;
             it[ni++] = (struct item){c, k, L->aln[IDX(c, k)], ord, false};
         }
@@ -499,23 +673,38 @@ static int assign_bus(struct lx *L, int bus)
     qsort(it, (size_t)ni, sizeof *it, cmp_item);
 
     /* First attempt: everything with its optional extra, windows at the
-     * alignment the extra needs (re-sorted, as Linux moves them up). */
+     * alignment the extra needs (re-sorted, as Linux moves them up).
+     * From 6.15 every bus starts this way, optional resources included,
+     * even when no extra is pending. */
     bool done = false;
-    if (L->optional && any_add) {
+    if ((L->optional && any_add) || v_optional(L)) {
         for (int j = 0; j < ni; j++) {
             size_t i = IDX(it[j].n, it[j].k);
-            if (bs_slot_is_window(it[j].k) && L->add[i] && L->addaln[i] > it[j].align)
+            if (bs_slot_is_window(it[j].k) && L->seq[i] && L->addaln[i] > it[j].align)
                 it[j].align = L->addaln[i];
         }
         qsort(it, (size_t)ni, sizeof *it, cmp_item);
         unsigned mask = 0;
+        bool required = false;
         for (int j = 0; j < ni; j++) {
             size_t i = IDX(it[j].n, it[j].k);
             uint64_t al = bs_slot_is_window(it[j].k) ? it[j].align : L->aln[i];
-            if (!place(L, bus, it[j].n, it[j].k, L->sz0[i] + L->add[i], al))
+            if (!place(L, bus, it[j].n, it[j].k, L->sz0[i] + L->add[i], al)) {
                 mask |= type_bits(res_flags(t, it[j].n, it[j].k));
+                required |= !is_optional(L, it[j].n, it[j].k);
+            }
         }
         if (!mask) {
+            done = true;
+        } else if (v_optional(L) && !required && !(L->optional && any_add)) {
+            /* Only optional resources failed and no extra is pending:
+             * they stay unassigned, the rest keeps its place. */
+            for (int j = 0; j < ni; j++) {
+                size_t i = IDX(it[j].n, it[j].k);
+                if (!(t->nodes[it[j].n].res[it[j].k].flags & BS_RF_ASSIGNED))
+                    record_failure(L, bus, it[j].n, it[j].k,
+                                   L->sz0[i] + L->add[i], L->aln[i], true);
+            }
             done = true;
         } else {
             for (int j = 0; j < ni; j++) {
@@ -531,19 +720,20 @@ static int assign_bus(struct lx *L, int bus)
         /* Must-have sizes, in the list's current order. */
         for (int j = 0; j < ni; j++) {
             size_t i = IDX(it[j].n, it[j].k);
-            if (it[j].kept || !L->sz0[i])
+            if (it[j].kept || !L->sz0[i] ||
+                (v_optional(L) && is_optional(L, it[j].n, it[j].k)))
                 continue;
             if (!place(L, bus, it[j].n, it[j].k, L->sz0[i], L->aln[i]))
                 record_failure(L, bus, it[j].n, it[j].k, L->sz0[i], L->aln[i],
                                false);
         }
-        /* Then the extras (reassign_resources_sorted), LIFO: an item with
-         * no must-have size is assigned at its extra size or left out; an
-         * assigned one is reallocated at the lowest place that fits the
-         * bigger size (its own old range counting as free), else kept. */
+        /* Then the extras (reassign_resources_sorted), LIFO: an optional
+         * item is assigned at its full size or left out; an assigned one
+         * is reallocated at the lowest place that fits the bigger size
+         * (its own old range counting as free), else kept. */
         int m = 0;
         for (int j = 0; j < ni; j++)
-            if (!it[j].kept && L->add[IDX(it[j].n, it[j].k)])
+            if (!it[j].kept && L->seq[IDX(it[j].n, it[j].k)])
                 it[m++] = it[j];
         sort_realloc(it, m, L);
         for (int j = 0; L->optional && j < m; j++) {
@@ -552,12 +742,14 @@ static int assign_bus(struct lx *L, int bus)
             struct bs_res *r = &t->nodes[n].res[k];
             uint64_t want = L->sz0[i] + L->add[i];
             uint64_t al = max64(L->aln[i], L->addaln[i]);
-            if (!L->sz0[i]) {
-                if (!place(L, bus, n, k, want, al))
+            if (!(r->flags & BS_RF_ASSIGNED)) {
+                if (is_optional(L, n, k) && !place(L, bus, n, k, want, al))
                     record_failure(L, bus, n, k, want, al, true);
                 continue;
             }
-            if (!(r->flags & BS_RF_ASSIGNED))
+            /* 7.2 leaves an item alone whose extra is only alignment and
+             * whose place already has it. */
+            if (v_tight(L) && !L->add[i] && !(r->addr & (al - 1)))
                 continue;
             uint64_t old = r->addr, oldsz = r->size;
             int oldwin = r->win;
@@ -582,7 +774,7 @@ static void claim_fixed(struct lx *L, int bus)
     bs_topo *t = L->t;
     struct cand c[BS_MAX_ROOT_WINDOWS];
     int nc = bus_windows(L, bus, c);
-    BS_FOR_CHILDREN(t, bus, n) {
+    FOR_DEVS(L, bus, n) {
         for (int k = 0; k < BS_SLOT_WIN_IO; k++) {
             struct bs_res *r = &t->nodes[n].res[k];
             if (!r->size || !(r->flags & BS_RF_FIXED))
@@ -628,7 +820,7 @@ static int assign_tree(struct lx *L, int bus)
     int rc = assign_bus(L, bus);
     if (rc)
         return rc;
-    BS_FOR_CHILDREN(L->t, bus, c) {
+    FOR_DEVS(L, bus, c) {
         if (L->t->nodes[c].kind != BS_NODE_BRIDGE)
             continue;
         for (int k = BS_SLOT_WIN_IO; k <= BS_SLOT_WIN_PREF; k++) {
@@ -703,11 +895,13 @@ static bool is_desc(const bs_topo *t, int anc, int n)
 
 /* pci_bridge_release_resources() for one window: it and everything placed
  * in it below the bridge lose their addresses (release_child_resources). */
-static void release_window(bs_topo *t, int b, int slot)
+static void release_window(const struct lx *L, int b, int slot)
 {
+    bs_topo *t = L->t;
     struct bs_res *w = &t->nodes[b].res[slot];
     if (!(w->flags & BS_RF_ASSIGNED) || (w->flags & BS_RF_FIXED) || !w->size)
         return;
+    L->old[IDX(b, slot)] = w->size;
     uint64_t lo = w->addr, hi = bs_last(w->addr, w->size);
     bool io = slot == BS_SLOT_WIN_IO;
     for (int n = b + 1; n < t->nnodes; n++) {
@@ -731,10 +925,11 @@ static void release_window(bs_topo *t, int b, int slot)
 /* The window of bridge b that a failure of type f releases: I/O, memory,
  * or the prefetchable one when it is 64-bit like the failure; when the
  * prefetchable window itself failed (Linux reset its flags), memory. */
-static void release_bridge(bs_topo *t, int b, uint32_t f)
+static void release_bridge(const struct lx *L, int b, uint32_t f)
 {
+    bs_topo *t = L->t;
     const struct bs_res *pw = &t->nodes[b].res[BS_SLOT_WIN_PREF];
-    bool pref_ok = !(pw->flags & BS_RF_FAILED);
+    bool pref_ok = v_keep_type(L) || !(pw->flags & BS_RF_FAILED);
     bool pref64 = !(t->nodes[b].flags & BS_NF_PREF32);
     int slot;
     if (f & BS_RF_IO)
@@ -747,30 +942,37 @@ static void release_bridge(bs_topo *t, int b, uint32_t f)
         slot = BS_SLOT_WIN_MEM;
     else
         return;
-    release_window(t, b, slot);
+    release_window(L, b, slot);
 }
 
 /* pci_bus_release_bridge_resources(): the bridge above bus `bus` gives
  * back its window when it is a leaf (no bridge below), or in a whole-
  * subtree round together with every bridge below it. */
-static void release_bus(bs_topo *t, int bus, uint32_t f, bool whole)
+static void release_bus(const struct lx *L, int bus, uint32_t f, bool whole)
 {
+    const bs_topo *t = L->t;
     bool leaf = true;
     BS_FOR_CHILDREN(t, bus, c) {
         if (t->nodes[c].kind != BS_NODE_BRIDGE)
             continue;
         leaf = false;
         if (whole)
-            release_bus(t, c, f, whole);
+            release_bus(L, c, f, whole);
     }
     if (bus != 0 && (whole || leaf))
-        release_bridge(t, bus, f);
+        release_bridge(L, bus, f);
 }
 
 /* Between two rounds: release above every failure of the last one (the
  * failure's own bus: nothing at the root), then forget the failures. */
-static void release_for_retry(bs_topo *t, bool whole)
+static void release_for_retry(const struct lx *L, bool whole)
 {
+    bs_topo *t = L->t;
+    for (int i = 0; i < t->nfail; i++) {
+        const bs_failure *fl = &t->fail[i];
+        if (fl->node > 0 && bs_slot_is_window(fl->slot))
+            L->old[IDX(fl->node, fl->slot)] = fl->size;
+    }
     for (int i = 0; i < t->nfail; i++) {
         const bs_failure *fl = &t->fail[i];
         if (fl->optional || fl->node <= 0)
@@ -778,7 +980,7 @@ static void release_for_retry(bs_topo *t, bool whole)
         uint32_t f = bs_slot_is_window(fl->slot)
                          ? bs_window_flags(t, fl->node, fl->slot)
                          : t->nodes[fl->node].res[fl->slot].flags;
-        release_bus(t, t->nodes[fl->node].parent, f, whole);
+        release_bus(L, t->nodes[fl->node].parent, f, whole);
     }
     for (int n = 1; n < t->nnodes; n++)
         for (int k = 0; k < BS_NSLOTS; k++) {
@@ -793,16 +995,22 @@ static void release_for_retry(bs_topo *t, bool whole)
 
 int bs_assign_linux(bs_topo *t, const bs_assign_opts *o)
 {
-    struct lx L = {.t = t, .o = o};
+    struct lx L = {.t = t, .o = o,
+                   .v = o->kernel ? o->kernel : bs_kernel_newest()};
     size_t n = (size_t)t->nnodes * BS_NSLOTS;
     L.sz0 = calloc(n, sizeof *L.sz0);
     L.add = calloc(n, sizeof *L.add);
     L.aln = calloc(n, sizeof *L.aln);
     L.addaln = calloc(n, sizeof *L.addaln);
     L.seq = calloc(n, sizeof *L.seq);
+    L.old = calloc(n, sizeof *L.old);
+    L.first_dev = malloc(sizeof *L.first_dev * (size_t)t->nnodes);
+    L.next_dev = malloc(sizeof *L.next_dev * (size_t)t->nnodes);
     int rc = BS_ENOMEM;
-    if (!L.sz0 || !L.add || !L.aln || !L.addaln || !L.seq)
+    if (!L.sz0 || !L.add || !L.aln || !L.addaln || !L.seq || !L.old ||
+        !L.first_dev || !L.next_dev)
         goto out;
+    scan_order(&L);
     bool realloc_on = o->realloc > 0 || (o->realloc == 0 && has_vf(t));
     int tries = realloc_on ? max_depth(t) + 1 : 1;
     for (int round = 0; round < tries; round++) {
@@ -815,7 +1023,7 @@ int bs_assign_linux(bs_topo *t, const bs_assign_opts *o)
         if (round == 0)
             bs_topo_unassign(t);
         else
-            release_for_retry(t, round >= 2);
+            release_for_retry(&L, round >= 2);
         memset(L.sz0, 0, n * sizeof *L.sz0);
         memset(L.add, 0, n * sizeof *L.add);
         memset(L.addaln, 0, n * sizeof *L.addaln);
@@ -826,7 +1034,7 @@ int bs_assign_linux(bs_topo *t, const bs_assign_opts *o)
                 L.sz0[IDX(i, k)] = t->nodes[i].res[k].size;
                 L.aln[IDX(i, k)] = t->nodes[i].res[k].align;
             }
-        BS_FOR_CHILDREN(t, 0, c)
+        FOR_DEVS(&L, 0, c)
             if (t->nodes[c].kind == BS_NODE_BRIDGE)
                 size_bridge(&L, c);
         if ((rc = bs_spaces_init(&L.sp, t)))
@@ -851,5 +1059,8 @@ out:
     free(L.aln);
     free(L.addaln);
     free(L.seq);
+    free(L.old);
+    free(L.first_dev);
+    free(L.next_dev);
     return rc;
 }

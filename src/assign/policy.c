@@ -7,6 +7,7 @@
 #include "barspace/logcmp.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct policy_row {
@@ -16,6 +17,8 @@ struct policy_row {
 };
 
 static const struct policy_row rows[] = {
+    {"linux-7.2", BS_POLICY_LINUX, BS_KERNEL_7_2, 0},
+    {"linux-6.12", BS_POLICY_LINUX, BS_KERNEL_6_12, 0},
     {"linux-6.1", BS_POLICY_LINUX, BS_KERNEL_6_1, 0},
     {"barspace", BS_POLICY_PACK, 0, 0},
     {"linux", BS_POLICY_LINUX, BS_KERNEL_NEWEST, 1},
@@ -25,7 +28,7 @@ static const struct policy_row rows[] = {
 #define NROWS ((int)(sizeof rows / sizeof rows[0]))
 
 /* The kernel that BS_KERNEL_NEWEST stands for: the first linux-X.Y row. */
-static int newest_kernel(void)
+int bs_kernel_newest(void)
 {
     for (int i = 0; i < NROWS; i++)
         if (rows[i].policy == BS_POLICY_LINUX && rows[i].kernel)
@@ -39,7 +42,7 @@ int bs_policy_parse(const char *name, int *policy, int *kernel, bs_error *err)
         if (!strcmp(name, rows[i].name)) {
             *policy = rows[i].policy;
             *kernel = rows[i].kernel ? rows[i].kernel
-                      : rows[i].policy == BS_POLICY_LINUX ? newest_kernel() : 0;
+                      : rows[i].policy == BS_POLICY_LINUX ? bs_kernel_newest() : 0;
             return BS_OK;
         }
     char list[256] = "";
@@ -55,7 +58,7 @@ int bs_policy_parse(const char *name, int *policy, int *kernel, bs_error *err)
 const char *bs_policy_name(int policy, int kernel)
 {
     if (policy == BS_POLICY_LINUX && !kernel)
-        kernel = newest_kernel();
+        kernel = bs_kernel_newest();
     for (int i = 0; i < NROWS; i++)
         if (!rows[i].alias && rows[i].policy == policy &&
             (policy != BS_POLICY_LINUX || rows[i].kernel == kernel))
@@ -63,18 +66,41 @@ const char *bs_policy_name(int policy, int kernel)
     return "unknown";
 }
 
+/* A kernel has every rule up to its version: the model for it is the newest
+ * modelled kernel not above it (the oldest for a kernel older than all). */
 int bs_kernel_nearest(int version)
 {
-    int best = 0, bestd = 0;
-    for (int i = 0; version > 0 && i < NROWS; i++) {
-        if (rows[i].policy != BS_POLICY_LINUX || !rows[i].kernel)
+    if (version <= 0)
+        return bs_kernel_newest();
+    int best = 0, oldest = 0;
+    for (int i = 0; i < NROWS; i++) {
+        int k = rows[i].kernel;
+        if (rows[i].policy != BS_POLICY_LINUX || !k)
             continue;
-        int d = rows[i].kernel > version ? rows[i].kernel - version
-                                         : version - rows[i].kernel;
-        if (!best || d < bestd) {
-            best = rows[i].kernel;
-            bestd = d;
-        }
+        if (k <= version && k > best)
+            best = k;
+        if (!oldest || k < oldest)
+            oldest = k;
     }
-    return best ? best : newest_kernel();
+    return best ? best : oldest;
+}
+
+int bs_kernel_from_release(const char *s)
+{
+    /* The first MAJOR.MINOR: skips a package name's "linux-image-". */
+    for (; s && *s; s++) {
+        if (*s < '0' || *s > '9' || (s[1] != '.' && (s[1] < '0' || s[1] > '9')))
+            continue;
+        char *e;
+        long major = strtol(s, &e, 10);
+        if (*e != '.' || e[1] < '0' || e[1] > '9') {
+            s = e - 1;
+            continue;
+        }
+        long minor = strtol(e + 1, NULL, 10);
+        if (major > 99 || minor > 99)
+            return 0;
+        return bs_kernel_nearest((int)(major * 100 + minor));
+    }
+    return 0;
 }

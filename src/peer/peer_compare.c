@@ -296,6 +296,17 @@ int bs_peer_guest_windows(bs_topo *t, const bs_guest *g, char *buf, size_t cap)
 int bs_peer_compare(const bs_topo *t0, const bs_guest *g, const char *cmdline,
                     const char *file, bs_peer_cmp **out, bs_error *err)
 {
+    bs_assign_opts o;
+    bs_peer_linux_opts(cmdline, &o);
+    const char *rel = bs_guest_kernel_release(g);
+    o.kernel = rel ? bs_kernel_from_release(rel) : BS_KERNEL_NEWEST;
+    return bs_peer_compare_opts(t0, g, &o, file, out, err);
+}
+
+int bs_peer_compare_opts(const bs_topo *t0, const bs_guest *g,
+                         const bs_assign_opts *opts, const char *file,
+                         bs_peer_cmp **out, bs_error *err)
+{
     *out = NULL;
     bs_peer_cmp *c = calloc(1, sizeof *c);
     if (!c)
@@ -312,10 +323,15 @@ int bs_peer_compare(const bs_topo *t0, const bs_guest *g, const char *cmdline,
             rc = note(c, "%s", buf);
     }
 
-    /* Which guest function is which node. */
+    /* Which guest function is which node, and at which slot.fn: Linux
+     * walks a bus in devfn order, so the policy is told the exported
+     * machine's addresses (set once all are known, since the exporter
+     * derives a device's free slot from its siblings' hints). */
+    int *devfn = NULL;
     if (rc == BS_OK) {
         gdev = malloc(sizeof *gdev * (size_t)t->nnodes);
-        if (!gdev)
+        devfn = malloc(sizeof *devfn * (size_t)t->nnodes);
+        if (!gdev || !devfn)
             rc = BS_ENOMEM;
     }
     for (int id = 1; rc == BS_OK && id < t->nnodes; id++) {
@@ -325,11 +341,17 @@ int bs_peer_compare(const bs_topo *t0, const bs_guest *g, const char *cmdline,
             rc = d;
             break;
         }
+        devfn[id] = slots[d - 1] * 8 + fns[d - 1];
         gdev[id] = bs_guest_find_path(g, slots, fns, d);
         if (gdev[id] < 0)
             rc = note(c, "'%s' (line %d) is not in the guest", t->nodes[id].name,
                       t->nodes[id].line);
     }
+    for (int id = 1; rc == BS_OK && id < t->nnodes; id++) {
+        t->nodes[id].slot = devfn[id] >> 3;
+        t->nodes[id].fn = devfn[id] & 7;
+    }
+    free(devfn);
 
     /* What the firmware programmed, Linux claims and keeps (firmware-fixed
      * here); what it cannot claim -- outside every window of its bus, or
@@ -387,10 +409,8 @@ int bs_peer_compare(const bs_topo *t0, const bs_guest *g, const char *cmdline,
     free(cl);
 
     if (rc == BS_OK) {
-        bs_assign_opts o;
-        bs_peer_linux_opts(cmdline, &o);
         bs_error aerr = {0};
-        int arc = bs_assign(t, &o, &aerr);
+        int arc = bs_assign(t, opts, &aerr);
         if (arc != BS_OK && arc != BS_ENOSPC) {
             if (err)
                 *err = aerr;

@@ -541,6 +541,7 @@ struct bs_guest {
     int nwin;
     char **fail;
     int nfail, failcap;
+    char release[64];     /* "Linux version RELEASE": empty when not seen */
 };
 
 void bs_guest_free(bs_guest *g)
@@ -681,6 +682,14 @@ static int guest_dmesg_line(bs_guest *g, const char *s)
             s = c + 1;
         while (*s == ' ')
             s++;
+    }
+    if (!strncmp(s, "Linux version ", 14)) {
+        size_t n = strcspn(s + 14, " ");
+        if (n >= sizeof g->release)
+            n = sizeof g->release - 1;
+        memcpy(g->release, s + 14, n);
+        g->release[n] = 0;
+        return BS_OK;
     }
     if (strstr(s, "failed to assign") || strstr(s, "no space") ||
         strstr(s, "can't assign") || strstr(s, "can't claim") ||
@@ -960,6 +969,11 @@ int bs_guest_failure_count(const bs_guest *g) { return g->nfail; }
 const char *bs_guest_failure(const bs_guest *g, int i)
 {
     return i >= 0 && i < g->nfail ? g->fail[i] : NULL;
+}
+
+const char *bs_guest_kernel_release(const bs_guest *g)
+{
+    return g->release[0] ? g->release : NULL;
 }
 
 int bs_guest_find_path(const bs_guest *g, const int *slots, const int *fns,

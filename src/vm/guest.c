@@ -24,18 +24,19 @@
 #include <string.h>
 
 static const char *const guest_names[] = {"linux-prepatch", "linux-patched",
-                                          "linux-6.13"};
+                                          "linux-6.13", "linux-6.1",
+                                          "linux-7.2"};
 
 const char *bs_boot_guest_name(int model)
 {
-    if (model < 0 || model > BS_GUEST_LINUX_613)
+    if (model < 0 || model > BS_GUEST_LINUX_72)
         return NULL;
     return guest_names[model];
 }
 
 int bs_boot_guest_parse(const char *name)
 {
-    for (int i = 0; i <= BS_GUEST_LINUX_613; i++)
+    for (int i = 0; i <= BS_GUEST_LINUX_72; i++)
         if (!strcmp(name, guest_names[i]))
             return i;
     return -1;
@@ -187,7 +188,7 @@ static void enumerate(bs_vm *vm, const struct order *o, int model)
         unsigned howmany = bridge ? 2 : 6, rom = bridge ? 0x38 : 0x30;
         bool tog;
         uint32_t cmd = 0;
-        if (model == BS_GUEST_LINUX_613) {
+        if (model == BS_GUEST_LINUX_613 || model == BS_GUEST_LINUX_72) {
             cmd = decode_off(vm, node, &tog);
             for (unsigned pos = 0; pos < howmany; pos++)
                 pos += (unsigned)size_one(vm, node, 0x10 + 4 * pos, false);
@@ -339,6 +340,43 @@ static void enable_upstream(bs_vm *vm, int node, bool *enabled)
     enabled[p] = true;
 }
 
+/* SeaBIOS's part on a plain machine, in scan order: bridge windows, every
+ * BAR, each option ROM enabled once and disabled again (it runs it), then
+ * I/O and memory decode for what the function has, and bus mastering. */
+static void firmware(bs_vm *vm, const struct order *o)
+{
+    for (int k = 0; k < o->len; k++) {
+        int node = o->n[k];
+        const struct bs_node *n = &vm->t->nodes[node];
+        if (n->kind == BS_NODE_BRIDGE)
+            setup_bridge(vm, node);
+        uint32_t want = 0;
+        for (int i = 0; i < 6; i++) {
+            const struct bs_res *r = &n->res[i];
+            if (!r->size || is_upper(n, i) || !(r->flags & BS_RF_ASSIGNED))
+                continue;
+            wr(vm, node, 0x10 + 4u * (unsigned)i, 4, (uint32_t)r->addr);
+            if (r->flags & BS_RF_MEM64)
+                wr(vm, node, 0x14 + 4u * (unsigned)i, 4,
+                   (uint32_t)(r->addr >> 32));
+            want |= (r->flags & BS_RF_IO) ? BS_CMD_IO : BS_CMD_MEM;
+        }
+        if (n->kind == BS_NODE_BRIDGE) {
+            if (n->res[BS_SLOT_WIN_IO].size)
+                want |= BS_CMD_IO;
+            if (n->res[BS_SLOT_WIN_MEM].size || n->res[BS_SLOT_WIN_PREF].size)
+                want |= BS_CMD_MEM;
+        }
+        wr(vm, node, 0x04, 2, want | BS_CMD_MASTER);
+        const struct bs_res *rom = &n->res[BS_SLOT_ROM];
+        if (n->kind == BS_NODE_DEVICE && rom->size &&
+            (rom->flags & BS_RF_ASSIGNED)) {
+            wr(vm, node, 0x30, 4, (uint32_t)rom->addr | 1);
+            wr(vm, node, 0x30, 4, (uint32_t)rom->addr);
+        }
+    }
+}
+
 static int check_assigned(const bs_topo *t, bs_error *err)
 {
     for (int i = 1; i < t->nnodes; i++) {
@@ -359,11 +397,13 @@ static int check_assigned(const bs_topo *t, bs_error *err)
 
 int bs_boot_run(bs_vm *vm, const bs_boot_opts *o, bs_error *err)
 {
-    if (!o || o->model < 0 || o->model > BS_GUEST_LINUX_613) {
+    if (!o || o->model < 0 || o->model > BS_GUEST_LINUX_72) {
         bs_seterr(err, BS_EINVAL, "", 0, 0, "unknown guest model");
         return BS_EINVAL;
     }
-    int rc = check_assigned(vm->t, err);
+    /* A plain machine boots with what the firmware could place; the rest
+     * stays unprogrammed and never decodes. */
+    int rc = o->model >= BS_GUEST_LINUX_61 ? BS_OK : check_assigned(vm->t, err);
     if (rc)
         return rc;
     struct order ord = {malloc(sizeof(int) * (size_t)vm->n), 0};
@@ -374,10 +414,17 @@ int bs_boot_run(bs_vm *vm, const bs_boot_opts *o, bs_error *err)
         return BS_ENOMEM;
     }
     rc = scan_order(vm, 0, &ord);
+    bool plain = o->model >= BS_GUEST_LINUX_61;
     if (!rc) {
-        host_driver(vm, &ord, o->model);
+        if (plain) {
+            firmware(vm, &ord);
+        } else {
+            host_driver(vm, &ord, o->model);
+        }
         enumerate(vm, &ord, o->model);
-        rc = assign_bus(vm, 0);
+        /* Plain Linux claims what the firmware programmed: no rewrites. */
+        if (!plain)
+            rc = assign_bus(vm, 0);
     }
     if (!rc) {
         bs_vm_settle(vm);

@@ -40,7 +40,7 @@ expect_grep "mem64 pref.*128G  0x0" "$T/out" "seed-14gpu 128G BAR row"
 
 # A window too small for Linux: linux exits 1 naming the failure and its
 # window; pack assigns everything.
-"$B" assign examples/small-window.topo --policy linux >"$T/out"
+"$B" assign examples/small-window.topo --policy linux-6.1 >"$T/out"
 expect_rc $? 1 "small-window linux"
 expect_grep "failure(s):" "$T/out" "small-window linux failures"
 expect_grep "window root mem" "$T/out" "small-window failure names its window"

@@ -82,5 +82,26 @@ expect_grep 'rp1 .*mem window.* NO' "$tmp/c" "compare shows the window"
 "$BARSPACE" compare "$tmp" --topology "$D/none-base.topo" > "$tmp/e" 2>&1
 expect_rc 2 $? "compare without console.log"
 
+# compare picks the model of the guest's kernel: one captured boot of the
+# same topology per kernel (qboot, nested switches, where 7.2 sizes the
+# windows tighter than 6.1 and 6.12).  k72's run.env has a kernel= line;
+# k61's is as peer/run wrote it before there were several kernels (the
+# package inside params= only, no Linux version line in the console);
+# k612's has no kernel at all: the console's Linux version line decides.
+for k in k72:linux-7.2 k61:linux-6.1 k612:linux-6.12; do
+    out=${k%%:*}; pol=${k#*:}
+    "$BARSPACE" compare "$D/$out-switch-nested.out" --topology "$D/switch-nested.topo" > "$tmp/c" 2>&1
+    expect_rc 0 $? "compare $out"
+    expect_grep "policy=$pol .*exact=1" "$tmp/c" "compare $out uses $pol and agrees"
+done
+"$BARSPACE" compare "$D/k72-switch-nested.out" --topology "$D/switch-nested.topo" --policy linux-6.1 > "$tmp/c" 2>&1
+expect_rc 1 $? "compare 7.2's boot with the 6.1 model"
+expect_grep 'sw1 .*pref window.* NO' "$tmp/c" "6.1 model's switch window differs from 7.2's"
+"$BARSPACE" compare "$D/k61-switch-nested.out" --topology "$D/switch-nested.topo" --policy linux-7.2 > "$tmp/c" 2>&1
+expect_rc 1 $? "compare 6.1's boot with the 7.2 model"
+"$BARSPACE" compare "$D/k61-switch-nested.out" --topology "$D/switch-nested.topo" --policy linux-9.9 > "$tmp/c" 2>&1
+expect_rc 2 $? "compare with an unknown model"
+expect_grep 'linux-6.12' "$tmp/c" "unknown model lists the known ones"
+
 echo "peer_offline: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

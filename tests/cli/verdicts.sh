@@ -32,10 +32,23 @@ expect_grep "not the same machine" "$tmp/out" "check --before message"
 expect_rc 0 $? "check --before the same machine"
 
 # diagnose on a plain .topo: assigned by the linux model, then diagnosed.
-"$BARSPACE" diagnose examples/small-window.topo > "$tmp/out" 2>&1
-expect_rc 1 $? "diagnose small-window.topo (linux fails vga)"
+# A 4M BAR beside a display's 16M framebuffer in a 16M window fails under
+# every kernel model.
+cat > "$tmp/small.topo" <<'T'
+window mem 0xc0000000+16M
+device nic {
+    bar 0 mem32 4M
+}
+device vga {
+    bar 0 mem32 16M pref
+}
+T
+"$BARSPACE" diagnose "$tmp/small.topo" > "$tmp/out" 2>&1
+expect_rc 1 $? "diagnose small.topo (linux fails nic)"
 expect_grep "assigned by the linux model" "$tmp/out" "diagnose note"
-expect_grep "vga BAR0: needs 16M" "$tmp/out" "diagnose names the failure"
+expect_grep "nic BAR0: needs 4M" "$tmp/out" "diagnose names the failure"
+"$BARSPACE" diagnose examples/small-window.topo > "$tmp/out" 2>&1
+expect_rc 0 $? "diagnose small-window.topo (the newest model fits it)"
 expect_nogrep "unassigned" "$tmp/out" "nothing left unassigned"
 "$BARSPACE" diagnose examples/small-window.topo --json > "$tmp/out" 2>&1
 expect_grep '"notes":\["the file has no addresses' "$tmp/out" "diagnose json note"
