@@ -129,14 +129,6 @@ static int cmp_dr(const void *a, const void *b)
     return x->node - y->node;
 }
 
-static bool ancestor(const bs_topo *t, int a, int n)
-{
-    for (int p = t->nodes[n].parent; p >= 0; p = t->nodes[p].parent)
-        if (p == a)
-            return true;
-    return false;
-}
-
 /* Does the CPU reach node n's decoders (all bridges above forward)? */
 static bool reachable(const struct mstate *S, int n, bool io)
 {
@@ -242,7 +234,7 @@ static int device_delta(const struct mstate *S, int i, const struct mnode *was,
                                         : (t->nodes[j].res[q].flags & BS_RF_IO);
                 if (qio != isio || !reachable(S, j, qio))
                     continue;
-                if (is_window(q) && ancestor(t, j, i) && b <= a && al <= bl)
+                if (is_window(q) && bs_topo_is_ancestor(t, j, i) && b <= a && al <= bl)
                     continue; /* inside a window above it */
                 snprintf(msg, cap,
                          "%s %s [0x%llx-0x%llx] overlaps %s %s [0x%llx-0x%llx] "
@@ -361,7 +353,7 @@ static int validate(const struct mstate *S, char *msg, size_t cap)
             if (sp) {
                 const struct dr *top = &e[stack[sp - 1]];
                 if (e[i].last > top->last || !is_window(top->slot) ||
-                    !ancestor(t, top->node, e[i].node)) {
+                    !bs_topo_is_ancestor(t, top->node, e[i].node)) {
                     snprintf(msg, cap,
                              "%s %s [0x%llx-0x%llx] overlaps %s %s "
                              "[0x%llx-0x%llx] while both decode",
@@ -855,7 +847,7 @@ static int action_steps(const struct emit_ctx *X, struct action *a,
             return rc;
         for (int i = 0; i < p->n; i++) {
             const bs_plan_item *it = &p->it[i];
-            if (it->node != n && !ancestor(t, n, it->node))
+            if (it->node != n && !bs_topo_is_ancestor(t, n, it->node))
                 continue;
             if (bs_slot_is_window(it->slot))
                 rc = emit_window(E, it->node, it->slot, it->new_addr,
@@ -967,7 +959,7 @@ static int steps_impl(const bs_plan *p, const bs_topo *before,
             const bs_plan_item *q = &p->it[j];
             if (bs_slot_is_window(q->slot) && q->old_size &&
                 q->old_addr != q->new_addr && q->node != n &&
-                ancestor(t, q->node, n))
+                bs_topo_is_ancestor(t, q->node, n))
                 covered = true;
         }
         if (covered)

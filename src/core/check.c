@@ -52,14 +52,6 @@ static void report(struct sink *s, int code, int node, int slot, int onode,
     s->n++;
 }
 
-static bool is_ancestor(const bs_topo *t, int anc, int node)
-{
-    for (int p = t->nodes[node].parent; p >= 0; p = t->nodes[p].parent)
-        if (p == anc)
-            return true;
-    return false;
-}
-
 static bool inside(uint64_t b, uint64_t s, uint64_t wb, uint64_t ws)
 {
     return b >= wb && bs_last(b, s) <= bs_last(wb, ws) && bs_last(b, s) >= b;
@@ -127,7 +119,7 @@ static int cmp_ent(const void *a, const void *b)
 static bool may_contain(const bs_topo *t, const struct ent *outer,
                         const struct ent *inner)
 {
-    return bs_slot_is_window(outer->slot) && is_ancestor(t, outer->node, inner->node);
+    return bs_slot_is_window(outer->slot) && bs_topo_is_ancestor(t, outer->node, inner->node);
 }
 
 static void sweep(const bs_topo *t, struct ent *e, size_t n, struct sink *s)

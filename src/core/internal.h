@@ -65,9 +65,48 @@ struct bs_topo {
     int nwin;
     bs_failure *fail;         /* failures of the last assignment */
     int nfail, failcap;
+    /* Name index (topology.c): open addressing over node ids, -1 empty,
+     * -2 deleted; nused counts both live and deleted entries. */
+    int *names;
+    size_t ncap, nused, nnamed;
 };
 
 /* ---- topology.c helpers used across the library ---- */
+
+/* Assignment of one resource.  These two are the only places that set or
+ * clear BS_RF_ASSIGNED, so that an assigned resource always has its address
+ * and the window that holds it (struct bs_res.win: a root window index below
+ * the host bridge, else the parent's window slot; BS_WIN_NONE where the
+ * caller does not know it, e.g. addresses read from a file before
+ * bs_topo_locate), and a released one is in no window.  An assigned
+ * resource is not failed. */
+void bs_res_assign(bs_topo *t, int node, int slot, uint64_t addr, int win);
+void bs_res_release(bs_topo *t, int node, int slot);
+
+/* Is anc a proper ancestor of node n (the host bridge is everyone's)? */
+bool bs_topo_is_ancestor(const bs_topo *t, int anc, int n);
+
+/* The name index behind bs_topo_find.  bs_topo_add_node indexes every new
+ * node; these keep it right when names change outside it:
+ *  - bs_topo_rename: give node id another name;
+ *  - bs_topo_unindex: node id keeps its name but is no longer found (a
+ *    removed hot-plug device whose node waits to be reused);
+ *  - bs_topo_reindex: rebuild from the nodes array (a topology read
+ *    whole, e.g. from a snapshot); *dup is the first node whose name an
+ *    earlier node already has, -1 when every name is unique.
+ * Several indexed nodes may share a name; bs_topo_find returns the lowest
+ * id, as a scan in tree order would. */
+int bs_topo_rename(bs_topo *t, int id, const char *name);
+void bs_topo_unindex(bs_topo *t, int id);
+int bs_topo_reindex(bs_topo *t, int *dup);
+
+/* Bridge windows per node (io, mem, pref) and where window slot `slot` of
+ * node `node` sits in an array that holds them for every node. */
+#define BS_BRIDGE_WINDOWS 3
+static inline size_t bs_win_index(int node, int slot)
+{
+    return (size_t)node * BS_BRIDGE_WINDOWS + (size_t)(slot - BS_SLOT_WIN_IO);
+}
 /* PCIe NumVFs is a 16-bit register. */
 #define BS_MAX_VFS 65535u
 

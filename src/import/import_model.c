@@ -1028,8 +1028,7 @@ static int set_resources(bs_import *im, bs_topo *t, struct imp_dev *d)
                     return rc;
                 continue;
             }
-            br->addr = r->addr;
-            br->flags |= BS_RF_ASSIGNED;
+            bs_res_assign(t, d->node, k, r->addr, br->win);
         }
         if (r->kassigned)
             im->st.kernel_assigned++;
@@ -1079,8 +1078,7 @@ static int set_resources(bs_import *im, bs_topo *t, struct imp_dev *d)
         }
         /* A window firmware programmed and the kernel kept is fixed, as
          * Linux claims it; what-if runs (diagnose) unfix everything. */
-        br->addr = r->addr;
-        br->flags |= BS_RF_ASSIGNED;
+        bs_res_assign(t, d->node, k, r->addr, br->win);
         if (r->has_fw && !r->fw_rejected && r->fw == r->addr) {
             br->flags |= BS_RF_FIXED;
             br->fixed = r->fw;

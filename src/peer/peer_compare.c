@@ -201,14 +201,6 @@ struct claim {
     uint64_t lo, hi;
 };
 
-static bool is_ancestor(const bs_topo *t, int anc, int n)
-{
-    for (int p = t->nodes[n].parent; p > 0; p = t->nodes[p].parent)
-        if (p == anc)
-            return true;
-    return false;
-}
-
 /* Could Linux claim [start, start+size) for (node, slot)? */
 static bool claimable(const bs_topo *t, const struct claim *cl, int ncl,
                       int node, unsigned flags, uint64_t start, uint64_t size)
@@ -234,7 +226,7 @@ static bool claimable(const bs_topo *t, const struct claim *cl, int ncl,
         return false;
     for (int i = 0; i < ncl; i++)
         if (cl[i].io == io && start <= cl[i].hi && cl[i].lo <= hi &&
-            !is_ancestor(t, cl[i].node, node))
+            !bs_topo_is_ancestor(t, cl[i].node, node))
             return false;
     return true;
 }
@@ -364,8 +356,9 @@ int bs_peer_compare(const bs_topo *t0, const bs_guest *g, const char *cmdline,
                     r->size = r->want = fw.size;
                     r->align = (fw.flags & BS_RF_IO) ? 4096 : BS_MIB;
                 }
-                r->flags |= BS_RF_FIXED | BS_RF_ASSIGNED;
-                r->fixed = r->addr = fw.start;
+                r->flags |= BS_RF_FIXED;
+                r->fixed = fw.start;
+                bs_res_assign(t, id, k, fw.start, r->win);
             }
         }
     }
