@@ -282,7 +282,8 @@ typedef struct bs_violation {
 
 /* Check every invariant.  `before` (may be NULL) is an earlier state of the
  * same topology: pinned devices must not have moved since.  Writes up to
- * `cap` violations and returns how many there are in all (0 = valid). */
+ * `cap` violations and returns how many there are in all (0 = valid), or
+ * BS_ENOMEM when it ran out of memory (then nothing is known). */
 int bs_check(const bs_topo *t, const bs_topo *before, bs_violation *out,
              int cap);
 

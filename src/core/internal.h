@@ -147,6 +147,25 @@ void bs_topo_locate(bs_topo *t);
 int bs_bus_candidates(const bs_topo *t, int b, uint32_t f, int *win,
                       uint64_t *lo, uint64_t *hi, int cap);
 
+/* ---- the nesting sweep (check.c), for bs_check and the plan step checker
+ * ----
+ * Ranges of one address space (I/O or memory) must form a laminar family in
+ * which the only containment is a bridge window holding ranges of nodes
+ * below its bridge.  bs_sweep sorts e by (start, -last; windows first among
+ * equal ranges) and walks it with a stack of open ranges; for each range
+ * that crosses the innermost open range `top`, or sits inside it without
+ * `top` being a window of one of its ancestors, it calls bad(ctx, range,
+ * top), which returns true to stop.  A crossing range is not pushed, so the
+ * rest of the walk stays laminar.  BS_OK, or BS_ENOMEM. */
+struct bs_range {
+    uint64_t start, last;
+    int node, slot;
+};
+typedef bool (*bs_sweep_fn)(void *ctx, const struct bs_range *r,
+                            const struct bs_range *top);
+int bs_sweep(const bs_topo *t, struct bs_range *e, size_t n, bs_sweep_fn bad,
+             void *ctx);
+
 /* Read a whole file (readfile.c): BS_EIO / BS_ELIMIT (larger than `max`
  * bytes) / BS_ENOMEM with the file named in err; *out is the caller's. */
 int bs_read_file(const char *path, size_t max, char **out, size_t *len,
