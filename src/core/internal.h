@@ -187,6 +187,19 @@ void bs_seterr(bs_error *e, int code, const char *file, int line, int col,
     for (int c = (t)->nodes[(parent)].first_child; c >= 0;                \
          c = (t)->nodes[c].next_sibling)
 
+/* Value of a hexadecimal digit (either case), -1 for any other character;
+ * decimal parsers take it when it is below 10. */
+static inline int bs_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /* Human-readable size, "128G", "64K", "3M" or bytes; into buf. */
 const char *bs_fmt_size(uint64_t v, char *buf, size_t cap);
 

@@ -245,22 +245,11 @@ int imp_win_slot(unsigned flags)
     return BS_SLOT_WIN_MEM;
 }
 
-int imp_hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool hexn(const char *s, int n, unsigned *out)
 {
     unsigned v = 0;
     for (int i = 0; i < n; i++) {
-        int h = imp_hexval((unsigned char)s[i]);
+        int h = bs_hexval((unsigned char)s[i]);
         if (h < 0)
             return false;
         v = v * 16 + (unsigned)h;
@@ -287,7 +276,7 @@ bool imp_parse_bdf(const char *s, unsigned *dom, unsigned *bus, unsigned *dev,
         return false;
     f = (unsigned)(p[3] - '0');
     p += 4;
-    if (imp_hexval((unsigned char)*p) >= 0)
+    if (bs_hexval((unsigned char)*p) >= 0)
         return false;
     *dom = d;
     *bus = b;
@@ -438,13 +427,13 @@ static bool line_is_iomem(const char *s, size_t n)
     while (i < n && s[i] == ' ')
         i++;
     size_t h = 0;
-    while (i < n && imp_hexval((unsigned char)s[i]) >= 0)
+    while (i < n && bs_hexval((unsigned char)s[i]) >= 0)
         i++, h++;
     if (!h || i >= n || s[i] != '-')
         return false;
     i++;
     h = 0;
-    while (i < n && imp_hexval((unsigned char)s[i]) >= 0)
+    while (i < n && bs_hexval((unsigned char)s[i]) >= 0)
         i++, h++;
     return h && i + 2 < n && s[i] == ' ' && s[i + 1] == ':';
 }

@@ -101,15 +101,8 @@ static bool kparse_size(const char *s, size_t n, uint64_t *out)
     }
     size_t digits = 0;
     for (; i < n; i++, digits++) {
-        int d;
-        char ch = s[i];
-        if (ch >= '0' && ch <= '9')
-            d = ch - '0';
-        else if (base == 16 && ch >= 'a' && ch <= 'f')
-            d = ch - 'a' + 10;
-        else if (base == 16 && ch >= 'A' && ch <= 'F')
-            d = ch - 'A' + 10;
-        else
+        int d = bs_hexval((unsigned char)s[i]);
+        if (d < 0 || d >= base)
             break;
         v = v * (uint64_t)base + (uint64_t)d;
     }

@@ -54,14 +54,8 @@ static bool parse_hex(const char **s, uint64_t *v)
     uint64_t x = 0;
     int nd = 0;
     for (;; p++, nd++) {
-        int d;
-        if (*p >= '0' && *p <= '9')
-            d = *p - '0';
-        else if (*p >= 'a' && *p <= 'f')
-            d = *p - 'a' + 10;
-        else if (*p >= 'A' && *p <= 'F')
-            d = *p - 'A' + 10;
-        else
+        int d = bs_hexval((unsigned char)*p);
+        if (d < 0)
             break;
         if (nd >= 16)
             return false;
