@@ -224,7 +224,13 @@ void bs_churn_frag(const bs_churn *c, bs_frag *out)
 
 /* ---------------------------------------------------------------- plans */
 
-bs_plan *bs_plan_new(void) { return calloc(1, sizeof(bs_plan)); }
+bs_plan *bs_plan_new(void)
+{
+    bs_plan *p = calloc(1, sizeof *p);
+    if (p)
+        bs_plan_clear(p);
+    return p;
+}
 
 void bs_plan_free(bs_plan *p)
 {
