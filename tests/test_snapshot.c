@@ -15,12 +15,14 @@
  *    topology the library can work on (walk, checker, format, assignment,
  *    snapshot again).
  */
+#define _DEFAULT_SOURCE /* mkdtemp */
 #include "core/internal.h"
 #include "barspace/cfgspace.h"
 #include "barspace/snapshot.h"
 #include "test.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 static uint64_t rng_state;
 static uint64_t rnd(void)
@@ -993,6 +995,37 @@ static void test_corruption(int n)
     bs_topo_free(small);
 }
 
+/* bs_snapshot_save_file writes what bs_snapshot_load_file reads back;
+ * a file it cannot create is BS_EIO naming the path. */
+static void test_files(void)
+{
+    bs_topo *t = parse(base_text);
+    if (!t)
+        return;
+    bs_assign(t, NULL, NULL);
+    bs_state st = {.topo = t};
+    char dir[] = "/tmp/bs-snap-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[64];
+    snprintf(path, sizeof path, "%s/a.snap", dir);
+    bs_error e = {0};
+    CHECK_EQ(bs_snapshot_save_file(&st, path, &e), BS_OK);
+    bs_state back = {0};
+    CHECK_EQ(bs_snapshot_load_file(path, 0, &back, &e), BS_OK);
+    if (back.topo) {
+        CHECK(same_topo(t, back.topo));
+        bs_state_free(&back);
+    }
+    char bad[80];
+    snprintf(bad, sizeof bad, "%s/no/such/dir.snap", dir);
+    memset(&e, 0, sizeof e);
+    CHECK_EQ(bs_snapshot_save_file(&st, bad, &e), BS_EIO);
+    CHECK_STR(e.file, bad);
+    remove(path);
+    rmdir(dir);
+    bs_topo_free(t);
+}
+
 int main(void)
 {
     test_round_trips();
@@ -1000,5 +1033,6 @@ int main(void)
     test_golden();
     test_refusals();
     test_corruption(10000);
+    test_files();
     TEST_DONE("test_snapshot");
 }
