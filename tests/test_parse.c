@@ -7,6 +7,7 @@
 #include "barspace/barspace.h"
 #include "core/internal.h"
 #include "test.h"
+#include "testlib.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +17,7 @@
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;
 static uint64_t rnd(void)
 {
-    uint64_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
+    return test_xorshift64(&rng_state);
 }
 static uint64_t rnd_below(uint64_t n) { return n ? rnd() % n : 0; }
 

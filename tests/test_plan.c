@@ -11,6 +11,7 @@
 #include "barspace/plan.h"
 #include "churn/churn_internal.h"
 #include "test.h"
+#include "testlib.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,10 +21,7 @@
 static uint64_t rng = 12345;
 static uint64_t rnd(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
+    return test_xorshift64(&rng);
 }
 
 /* ---- independent oracle: backtracking over aligned positions ---- */

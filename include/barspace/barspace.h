@@ -1,11 +1,25 @@
 /*
  * libbarspace: PCI BAR address-space management for virtual and real machines.
  *
- * Conventions (SQLite's handles, one error convention):
+ * Conventions (SQLite's style: opaque handles made by bs_X_new or a loader
+ * and released by bs_X_free; one error convention):
  *   - every object is an opaque handle created and destroyed by the caller;
  *   - functions return BS_OK (0) or a negative BS_E* code;
  *   - a caller-owned bs_error, when passed, receives file, line, column and a
  *     message; the library never prints, never exits, keeps no globals.
+ *   - lists an object holds: bs_X_Y_count(x) and a getter by index that
+ *     copies into a caller's struct and returns BS_OK or BS_ENOENT
+ *     (bs_X_Y_get, or bs_X_Y_info for a description of a part); lists of
+ *     strings return const char * (NULL out of range), valid until the
+ *     object is freed or changed;
+ *   - lists computed on demand: a caller-sized array (out, cap); the
+ *     function writes up to cap entries and returns how many there are in
+ *     all, so (NULL, 0) asks for the count (bs_check, bs_vm_decoded);
+ *   - text, snprintf-like: (buf, cap) receives at most cap - 1 bytes and a
+ *     NUL when cap > 0, and the length the whole text needs is returned
+ *     (size_t, when nothing can fail: bs_topo_format, bs_error_format) or
+ *     stored in *len (when the call returns a BS_* code: bs_render_map);
+ *     (NULL, 0) asks for the length.
  *
  * Umbrella header: the topology model, the allocator, assignment and the
  * invariant checker.  Further concepts have headers of their own beside it.
