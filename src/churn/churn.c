@@ -251,14 +251,8 @@ void bs_plan_clear(bs_plan *p)
 
 int bs_plan_push(bs_plan *p, const bs_plan_item *it)
 {
-    if (p->n == p->cap) {
-        int ncap = p->cap ? p->cap * 2 : 16;
-        bs_plan_item *n = realloc(p->it, sizeof *n * (size_t)ncap);
-        if (!n)
-            return BS_ENOMEM;
-        p->it = n;
-        p->cap = ncap;
-    }
+    if (!bs_grow((void **)&p->it, &p->cap, p->n, sizeof *p->it, 16))
+        return BS_ENOMEM;
     p->it[p->n++] = *it;
     return BS_OK;
 }

@@ -571,14 +571,8 @@ struct emitter {
 static int push(struct emitter *E, int kind, int node, unsigned reg,
                 unsigned width, uint32_t value, const char *what)
 {
-    if (E->n == E->cap) {
-        int nc = E->cap ? E->cap * 2 : 64;
-        bs_step *ns = realloc(E->s, sizeof *ns * (size_t)nc);
-        if (!ns)
-            return BS_ENOMEM;
-        E->s = ns;
-        E->cap = nc;
-    }
+    if (!bs_grow((void **)&E->s, &E->cap, E->n, sizeof *E->s, 64))
+        return BS_ENOMEM;
     bs_step *s = &E->s[E->n++];
     memset(s, 0, sizeof *s);
     s->kind = kind;

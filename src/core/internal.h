@@ -166,6 +166,11 @@ typedef bool (*bs_sweep_fn)(void *ctx, const struct bs_range *r,
 int bs_sweep(const bs_topo *t, struct bs_range *e, size_t n, bs_sweep_fn bad,
              void *ctx);
 
+/* Room for element n of a growable array of *cap elements of `elem` bytes
+ * at *p (grow.c): doubles it, starting at `first`.  false when out of
+ * memory; the array is then unchanged. */
+bool bs_grow(void **p, int *cap, int n, size_t elem, int first);
+
 /* Read a whole file (readfile.c): BS_EIO / BS_ELIMIT (larger than `max`
  * bytes) / BS_ENOMEM with the file named in err; *out is the caller's. */
 int bs_read_file(const char *path, size_t max, char **out, size_t *len,

@@ -22,19 +22,6 @@
  * number, outside 0..31, so it can never collide with a real function. */
 #define IMP_SYNTH_DEV 0x40u
 
-static bool grow(void **p, int *cap, int n, size_t elem)
-{
-    if (n < *cap)
-        return true;
-    int ncap = *cap ? *cap * 2 : 16;
-    void *np = realloc(*p, elem * (size_t)ncap);
-    if (!np)
-        return false;
-    *p = np;
-    *cap = ncap;
-    return true;
-}
-
 bs_import *bs_import_new(void)
 {
     return calloc(1, sizeof(bs_import));
@@ -117,7 +104,7 @@ struct imp_dev *imp_dev_get(bs_import *im, unsigned dom, unsigned bus,
     if (im->ndev >= IMP_MAX_DEVS)
         return NULL;
     int cap = im->capdev;
-    if (!grow((void **)&im->dev, &im->capdev, im->ndev, sizeof *im->dev))
+    if (!bs_grow((void **)&im->dev, &im->capdev, im->ndev, sizeof *im->dev, 16))
         return NULL;
     if ((cap != im->capdev || !im->hcap) && !hash_rebuild(im))
         return NULL;
@@ -150,7 +137,7 @@ int imp_add_root_window(bs_import *im, unsigned dom, unsigned flags,
             ((w->flags ^ flags) & BS_RF_IO) == 0)
             return BS_OK;
     }
-    if (!grow((void **)&im->win, &im->capwin, im->nwin, sizeof *im->win))
+    if (!bs_grow((void **)&im->win, &im->capwin, im->nwin, sizeof *im->win, 16))
         return BS_ENOMEM;
     struct imp_win *w = &im->win[im->nwin++];
     w->flags = flags;
@@ -166,7 +153,7 @@ int imp_add_root_bus(bs_import *im, unsigned dom, unsigned bus)
     for (int i = 0; i < im->nrb; i++)
         if (im->rb[i].dom == dom && im->rb[i].bus == bus)
             return BS_OK;
-    if (!grow((void **)&im->rb, &im->caprb, im->nrb, sizeof *im->rb))
+    if (!bs_grow((void **)&im->rb, &im->caprb, im->nrb, sizeof *im->rb, 16))
         return BS_ENOMEM;
     im->rb[im->nrb].dom = dom;
     im->rb[im->nrb].bus = bus;
@@ -192,7 +179,7 @@ int imp_add_bus_window(bs_import *im, unsigned dom, unsigned bus,
             return BS_OK;
         }
     }
-    if (!grow((void **)&im->bw, &im->capbw, im->nbw, sizeof *im->bw))
+    if (!bs_grow((void **)&im->bw, &im->capbw, im->nbw, sizeof *im->bw, 16))
         return BS_ENOMEM;
     struct imp_buswin *b = &im->bw[im->nbw++];
     b->dom = dom;
@@ -211,7 +198,7 @@ static int note_add(bs_import *im, const char *text)
             return BS_OK;
     if (im->nnote >= IMP_MAX_NOTES)
         return BS_OK; /* the last note already says so */
-    if (!grow((void **)&im->note, &im->capnote, im->nnote, sizeof *im->note))
+    if (!bs_grow((void **)&im->note, &im->capnote, im->nnote, sizeof *im->note, 16))
         return BS_ENOMEM;
     const char *t = text;
     char more[] = "more notes left out";

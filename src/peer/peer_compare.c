@@ -74,14 +74,8 @@ static int note(bs_peer_cmp *c, const char *fmt, ...)
 
 static bs_peer_row *row_new(bs_peer_cmp *c)
 {
-    if (c->nrows == c->cap) {
-        int nc = c->cap ? c->cap * 2 : 64;
-        bs_peer_row *nr = realloc(c->rows, sizeof *nr * (size_t)nc);
-        if (!nr)
-            return NULL;
-        c->rows = nr;
-        c->cap = nc;
-    }
+    if (!bs_grow((void **)&c->rows, &c->cap, c->nrows, sizeof *c->rows, 64))
+        return NULL;
     bs_peer_row *r = &c->rows[c->nrows++];
     memset(r, 0, sizeof *r);
     return r;

@@ -247,14 +247,8 @@ static int hdr_lookup(struct hdr_seen *h, int nh, unsigned key)
 
 static int trace_push(bs_qtrace *q, const bs_qev *e)
 {
-    if (q->n == q->cap) {
-        int nc = q->cap ? q->cap * 2 : 1024;
-        bs_qev *ne = realloc(q->ev, sizeof *ne * (size_t)nc);
-        if (!ne)
-            return BS_ENOMEM;
-        q->ev = ne;
-        q->cap = nc;
-    }
+    if (!bs_grow((void **)&q->ev, &q->cap, q->n, sizeof *q->ev, 1024))
+        return BS_ENOMEM;
     q->ev[q->n++] = *e;
     return BS_OK;
 }
