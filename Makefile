@@ -74,6 +74,10 @@ $(BUILD)/barspace: $(TOOL_OBJ) $(BUILD)/libbarspace.a
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TESTLIB_OBJ) $(BUILD)/libbarspace.a
 	$(CC) $(CFLAGS) -o $@ $< $(TESTLIB_OBJ) $(BUILD)/libbarspace.a $(LDLIBS)
 
+# test_oom fails the library's allocations one by one (tests/test_oom.c).
+$(BUILD)/tests/test_oom: LDLIBS += -Wl,--wrap=malloc -Wl,--wrap=calloc \
+                                   -Wl,--wrap=realloc
+
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libbarspace.a
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libbarspace.a $(LDLIBS)
 

@@ -11,17 +11,14 @@
  */
 #include "core/internal.h"
 #include "test.h"
+#include "testlib.h"
 
 #include <stdlib.h>
 
 static uint64_t rng_state;
 static uint64_t rnd(void)
 {
-    /* xorshift64*: deterministic across platforms */
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * UINT64_C(2685821657736338717);
+    return test_xorshift64s(&rng_state);
 }
 static int rn(int n) { return (int)(rnd() % (uint64_t)n); }
 

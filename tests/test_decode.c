@@ -4,6 +4,7 @@
 #include "core/internal.h"
 #include "barspace/cfgspace.h"
 #include "test.h"
+#include "testlib.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -299,10 +300,7 @@ static void test_bridge_gate(void)
 static uint64_t rng;
 static uint64_t rnd(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
+    return test_xorshift64(&rng);
 }
 static unsigned pick(unsigned n) { return (unsigned)(rnd() % n); }
 

@@ -92,8 +92,8 @@ static void topology_limits(void)
         CHECK_EQ(t->nodes[t->nnodes - 1].depth, BS_MAX_DEPTH);
         bs_assign_opts o;
         bs_assign_opts_init(&o, BS_POLICY_LINUX);
-        bs_assign(t, &o, NULL);
-        CHECK(bs_check(t, NULL, NULL, 0) >= 0);
+        CHECK_EQ(bs_assign(t, &o, NULL), BS_OK);
+        CHECK_EQ(bs_check(t, NULL, NULL, 0), 0);
         bs_topo_free(t);
     }
     n = 0;

@@ -7,6 +7,7 @@
 #include "barspace/barspace.h"
 #include "core/internal.h"
 #include "test.h"
+#include "testlib.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +17,7 @@
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;
 static uint64_t rnd(void)
 {
-    uint64_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rng_state = x;
+    return test_xorshift64(&rng_state);
 }
 static uint64_t rnd_below(uint64_t n) { return n ? rnd() % n : 0; }
 
@@ -886,6 +883,109 @@ static void test_mutations(void)
     }
 }
 
+/* The topology's name index (bs_topo_find) against a scan of the nodes:
+ * adds, renames, nodes taken out of the index and put back, duplicates
+ * (the lowest id wins, as a scan in tree order would find), clones and a
+ * rebuild.  Enough nodes to grow the table several times. */
+static int scan_find(const bs_topo *t, const char *name, const char *gone)
+{
+    for (int i = 0; i < t->nnodes; i++)
+        if (!gone[i] && !strcmp(t->nodes[i].name, name))
+            return i;
+    return BS_ENOENT;
+}
+
+static void test_name_index(void)
+{
+    enum { N = 700 };
+    static char gone[N + 1];
+    memset(gone, 0, sizeof gone);
+    bs_topo *t = bs_topo_new("names");
+    CHECK(t != NULL);
+    if (!t)
+        return;
+    CHECK_EQ(bs_topo_find(t, "host"), 0);
+    char nm[32];
+    for (int i = 1; i <= N; i++) {
+        /* every 7th name repeats an earlier one */
+        snprintf(nm, sizeof nm, "n%d", i % 7 == 0 ? i / 7 : i);
+        CHECK_EQ(bs_topo_add_node(t, 0, BS_NODE_BRIDGE, nm), i);
+    }
+    for (int i = 0; i < N + 20; i++) {
+        snprintf(nm, sizeof nm, "n%d", i);
+        CHECK_EQ(bs_topo_find(t, nm), scan_find(t, nm, gone));
+    }
+    /* Taking nodes out and renaming others. */
+    for (int i = 3; i <= N; i += 5) {
+        bs_topo_unindex(t, i);
+        gone[i] = 1;
+    }
+    for (int i = 4; i <= N; i += 10) {
+        snprintf(nm, sizeof nm, "r%d", i / 3);
+        CHECK_EQ(bs_topo_rename(t, i, nm), BS_OK);
+        CHECK_STR(t->nodes[i].name, nm);
+    }
+    bs_topo_unindex(t, 3); /* twice: no effect */
+    bs_topo *c = bs_topo_clone(t);
+    CHECK(c != NULL);
+    for (int i = 0; i < N + 20; i++) {
+        snprintf(nm, sizeof nm, "n%d", i);
+        CHECK_EQ(bs_topo_find(t, nm), scan_find(t, nm, gone));
+        if (c)
+            CHECK_EQ(bs_topo_find(c, nm), scan_find(t, nm, gone));
+        snprintf(nm, sizeof nm, "r%d", i);
+        CHECK_EQ(bs_topo_find(t, nm), scan_find(t, nm, gone));
+    }
+    /* A removed node given a name again is found again. */
+    CHECK_EQ(bs_topo_rename(t, 8, "back"), BS_OK);
+    CHECK_EQ(bs_topo_find(t, "back"), 8);
+    bs_topo_free(c);
+    /* A rebuild indexes every node and names the first repeated one. */
+    int dup;
+    CHECK_EQ(bs_topo_reindex(t, &dup), BS_OK);
+    memset(gone, 0, sizeof gone);
+    CHECK_EQ(dup, 7);
+    for (int i = 0; i < N + 20; i++) {
+        snprintf(nm, sizeof nm, "n%d", i);
+        CHECK_EQ(bs_topo_find(t, nm), scan_find(t, nm, gone));
+    }
+    bs_topo_free(t);
+
+    t = bs_topo_new("unique");
+    if (!t)
+        return;
+    bs_topo_add_node(t, 0, BS_NODE_DEVICE, "a");
+    bs_topo_add_node(t, 0, BS_NODE_DEVICE, "b");
+    CHECK_EQ(bs_topo_reindex(t, &dup), BS_OK);
+    CHECK_EQ(dup, -1);
+    bs_topo_free(t);
+}
+
+/* bs_res_assign / bs_res_release keep flags, address and window together. */
+static void test_res_assign(void)
+{
+    bs_topo *t = bs_topo_new("res");
+    if (!t)
+        return;
+    int d = bs_topo_add_node(t, 0, BS_NODE_DEVICE, "d");
+    CHECK_EQ(bs_topo_set_bar(t, d, 0, BS_RF_MEM64, 4096, 0), BS_OK);
+    struct bs_res *r = &t->nodes[d].res[0];
+    r->flags |= BS_RF_FAILED;
+    bs_res_assign(t, d, 0, 0x10000, 1);
+    CHECK((r->flags & (BS_RF_ASSIGNED | BS_RF_FAILED)) == BS_RF_ASSIGNED);
+    CHECK_EQ(r->addr, 0x10000);
+    CHECK_EQ(r->win, 1);
+    CHECK(r->flags & BS_RF_MEM64);
+    bs_res_release(t, d, 0);
+    CHECK(!(r->flags & BS_RF_ASSIGNED));
+    CHECK_EQ(r->win, BS_WIN_NONE);
+    CHECK(r->flags & BS_RF_MEM64);
+    CHECK(bs_topo_is_ancestor(t, 0, d));
+    CHECK(!bs_topo_is_ancestor(t, d, 0));
+    CHECK(!bs_topo_is_ancestor(t, d, d));
+    bs_topo_free(t);
+}
+
 int main(void)
 {
     test_examples();
@@ -894,5 +994,7 @@ int main(void)
     test_accepted();
     test_random_round_trips();
     test_mutations();
+    test_name_index();
+    test_res_assign();
     TEST_DONE("test_parse");
 }

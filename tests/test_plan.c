@@ -11,6 +11,7 @@
 #include "barspace/plan.h"
 #include "churn/churn_internal.h"
 #include "test.h"
+#include "testlib.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,10 +21,7 @@
 static uint64_t rng = 12345;
 static uint64_t rnd(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
+    return test_xorshift64(&rng);
 }
 
 /* ---- independent oracle: backtracking over aligned positions ---- */
@@ -618,6 +616,21 @@ static void checker_rejects(void)
     bs_topo_free(t);
 }
 
+/* A plan nobody has filled has no subject (plan.h: -1), new or cleared. */
+static void test_plan_subject(void)
+{
+    bs_plan *p = bs_plan_new();
+    CHECK(p != NULL);
+    if (!p)
+        return;
+    CHECK_EQ(bs_plan_subject(p), -1);
+    CHECK_EQ(bs_plan_item_count(p), 0);
+    p->subject = 3;
+    bs_plan_clear(p);
+    CHECK_EQ(bs_plan_subject(p), -1);
+    bs_plan_free(p);
+}
+
 int main(void)
 {
     optimality();
@@ -630,5 +643,6 @@ int main(void)
     printf("step checker shortcut: %d sequences, %d of them invalid, same "
            "verdict as the full sweep on all\n", shortcut_runs, shortcut_bad);
     CHECK(shortcut_bad > 10 && shortcut_bad < shortcut_runs);
+    test_plan_subject();
     TEST_DONE("test_plan");
 }

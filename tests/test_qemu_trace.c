@@ -387,6 +387,31 @@ static void test_compare(void)
     }
 }
 
+/* The QEMU device type of each node, as bs_qemu_args exports it. */
+static void test_device_type(void)
+{
+    bs_topo *t = NULL;
+    CHECK_EQ(bs_topo_load("tests/data/peer/sb-base.topo", &t, NULL), BS_OK);
+    if (!t)
+        return;
+    static const struct {
+        const char *node, *type;
+    } want[] = {{"mch", NULL},   {"vga", "VGA"},  {"nic", "e1000e"},
+                {"rp1", "pcie-root-port"},        {"nvme0", "nvme"},
+                {"lpc", NULL},   {"sata", NULL},  {"smb", NULL}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const char *got = bs_qemu_device_type(t, bs_topo_find(t, want[i].node));
+        if (want[i].type)
+            CHECK_STR(got, want[i].type);
+        else
+            CHECK(got == NULL);
+    }
+    CHECK(bs_qemu_device_type(t, 0) == NULL);
+    CHECK(bs_qemu_device_type(t, -1) == NULL);
+    CHECK(bs_qemu_device_type(t, bs_topo_node_count(t)) == NULL);
+    bs_topo_free(t);
+}
+
 int main(void)
 {
     test_width();
@@ -395,5 +420,6 @@ int main(void)
     test_export();
     test_replay();
     test_compare();
+    test_device_type();
     TEST_DONE("test_qemu_trace");
 }

@@ -11,4 +11,12 @@
 int test_list_files(const char *dir, char ***out);
 void test_files_free(char **files, int n);
 
+#include <stdint.h>
+
+/* Deterministic pseudo-random numbers (the same on every platform), from a
+ * state the test keeps (not 0): xorshift64* and plain xorshift64 (13, 7,
+ * 17).  Tests that compare against counts measured with one keep it. */
+uint64_t test_xorshift64s(uint64_t *state);
+uint64_t test_xorshift64(uint64_t *state);
+
 #endif

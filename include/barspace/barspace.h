@@ -1,11 +1,25 @@
 /*
  * libbarspace: PCI BAR address-space management for virtual and real machines.
  *
- * Conventions (SQLite's handles, one error convention):
+ * Conventions (SQLite's style: opaque handles made by bs_X_new or a loader
+ * and released by bs_X_free; one error convention):
  *   - every object is an opaque handle created and destroyed by the caller;
  *   - functions return BS_OK (0) or a negative BS_E* code;
  *   - a caller-owned bs_error, when passed, receives file, line, column and a
  *     message; the library never prints, never exits, keeps no globals.
+ *   - lists an object holds: bs_X_Y_count(x) and a getter by index that
+ *     copies into a caller's struct and returns BS_OK or BS_ENOENT
+ *     (bs_X_Y_get, or bs_X_Y_info for a description of a part); lists of
+ *     strings return const char * (NULL out of range), valid until the
+ *     object is freed or changed;
+ *   - lists computed on demand: a caller-sized array (out, cap); the
+ *     function writes up to cap entries and returns how many there are in
+ *     all, so (NULL, 0) asks for the count (bs_check, bs_vm_decoded);
+ *   - text, snprintf-like: (buf, cap) receives at most cap - 1 bytes and a
+ *     NUL when cap > 0, and the length the whole text needs is returned
+ *     (size_t, when nothing can fail: bs_topo_format, bs_error_format) or
+ *     stored in *len (when the call returns a BS_* code: bs_render_map);
+ *     (NULL, 0) asks for the length.
  *
  * Umbrella header: the topology model, the allocator, assignment and the
  * invariant checker.  Further concepts have headers of their own beside it.
@@ -213,6 +227,35 @@ int bs_topo_add_node(bs_topo *t, int parent, int kind, const char *name);
 int bs_topo_set_bar(bs_topo *t, int node, int slot, unsigned flags,
                     uint64_t size, uint64_t fixed);
 
+/* ------------------------------------------------- Hyper-V platform */
+/* On Hyper-V (docs/hyperv.md) the root windows are VMBus's MMIO gaps, one of
+ * them holds the synthetic framebuffer, and every passed-through function
+ * sits on a vPCI bus of its own (a bridge node flagged BS_NF_VPCI); the
+ * VMBus placement and guest-log reading are in barspace/hyperv.h. */
+enum bs_platform { BS_PLATFORM_PC = 0, BS_PLATFORM_HYPERV = 1 };
+
+/* Size of a vPCI bus's config window and its alignment (pci-hyperv's
+ * PCI_CONFIG_MMIO_LENGTH, page aligned). */
+#define BS_HV_CFG_SIZE 0x2000u
+#define BS_HV_CFG_ALIGN 0x1000u
+
+int bs_topo_platform(const bs_topo *t);
+int bs_topo_set_platform(bs_topo *t, int platform);
+/* The framebuffer as declared (the size VMBus starts its claim with).
+ * BS_ENOENT if none. */
+int bs_hv_framebuffer(const bs_topo *t, uint64_t *base, uint64_t *size);
+int bs_hv_set_framebuffer(bs_topo *t, uint64_t base, uint64_t size);
+/* Add a vPCI bus on the root bus; domain 0 picks the lowest free number.
+ * Returns the node id or a negative code. */
+int bs_hv_add_bus(bs_topo *t, const char *name, int domain);
+
+/* MMIO a vPCI bus asks VMBus for: the page-rounded sizes of its devices'
+ * 32-bit BARs (low) and 64-bit BARs (high), as survey_child_resources adds
+ * them up. */
+int bs_hv_bus_need(const bs_topo *t, int bus, uint64_t *low, uint64_t *high);
+/* The alignment pci-hyperv asks for: the largest power of two <= need. */
+uint64_t bs_hv_align(uint64_t need);
+
 /* ----------------------------------------------------------- assignment */
 
 enum bs_policy { BS_POLICY_LINUX = 0, BS_POLICY_PACK = 1 };
@@ -253,6 +296,10 @@ const char *bs_policy_name(int policy, int kernel);
  * than the release, the oldest one for an older release.  0 when the
  * string holds no MAJOR.MINOR. */
 int bs_kernel_from_release(const char *release);
+/* The model for Linux MAJOR * 100 + MINOR (enum bs_kernel): the newest
+ * modelled version not above it, the oldest modelled for an older kernel;
+ * 0 (unknown) gives the newest. */
+int bs_kernel_nearest(int version);
 
 /* Assign every unassigned resource.  Returns BS_OK when all were placed,
  * BS_ENOSPC when some failed (see bs_topo_failure), other codes on error. */
@@ -333,7 +380,8 @@ typedef struct bs_violation {
 
 /* Check every invariant.  `before` (may be NULL) is an earlier state of the
  * same topology: pinned devices must not have moved since.  Writes up to
- * `cap` violations and returns how many there are in all (0 = valid). */
+ * `cap` violations and returns how many there are in all (0 = valid), or
+ * BS_ENOMEM when it ran out of memory (then nothing is known). */
 int bs_check(const bs_topo *t, const bs_topo *before, bs_violation *out,
              int cap);
 

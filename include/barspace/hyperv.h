@@ -24,30 +24,6 @@ extern "C" {
 #pragma GCC visibility push(default)
 #endif
 
-enum bs_platform { BS_PLATFORM_PC = 0, BS_PLATFORM_HYPERV = 1 };
-
-/* Size of a vPCI bus's config window and its alignment (pci-hyperv's
- * PCI_CONFIG_MMIO_LENGTH, page aligned). */
-#define BS_HV_CFG_SIZE 0x2000u
-#define BS_HV_CFG_ALIGN 0x1000u
-
-int bs_topo_platform(const bs_topo *t);
-int bs_topo_set_platform(bs_topo *t, int platform);
-/* The framebuffer as declared (the size VMBus starts its claim with).
- * BS_ENOENT if none. */
-int bs_hv_framebuffer(const bs_topo *t, uint64_t *base, uint64_t *size);
-int bs_hv_set_framebuffer(bs_topo *t, uint64_t base, uint64_t size);
-/* Add a vPCI bus on the root bus; domain 0 picks the lowest free number.
- * Returns the node id or a negative code. */
-int bs_hv_add_bus(bs_topo *t, const char *name, int domain);
-
-/* MMIO a vPCI bus asks VMBus for: the page-rounded sizes of its devices'
- * 32-bit BARs (low) and 64-bit BARs (high), as survey_child_resources adds
- * them up. */
-int bs_hv_bus_need(const bs_topo *t, int bus, uint64_t *low, uint64_t *high);
-/* The alignment pci-hyperv asks for: the largest power of two <= need. */
-uint64_t bs_hv_align(uint64_t need);
-
 /* ---- a Linux guest's log from a Hyper-V VM (diagnose) ---- */
 
 typedef struct bs_hv_bus_report {

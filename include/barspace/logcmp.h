@@ -62,10 +62,6 @@ const char *bs_logcmp_model(const bs_logcmp *c);
 int bs_logcmp_note_count(const bs_logcmp *c);
 const char *bs_logcmp_note(const bs_logcmp *c, int i);
 
-/* The model for Linux MAJOR * 100 + MINOR (enum bs_kernel): the newest
- * modelled version not above it, the oldest modelled for an older kernel;
- * 0 (unknown) gives the newest. */
-int bs_kernel_nearest(int version);
 
 #if defined(__GNUC__)
 #pragma GCC visibility pop

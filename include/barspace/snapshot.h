@@ -33,16 +33,6 @@ extern "C" {
 /* Largest snapshot bs_snapshot_load reads (bytes). */
 #define BS_SNAPSHOT_MAX_FILE (UINT64_C(1) << 30)
 
-/* A relocation plan being carried out: the states before and after it, its
- * steps (bs_plan_steps) and the index of the first step not yet done. */
-typedef struct bs_pending_plan {
-    bs_topo *before;    /* the machine when the plan started */
-    bs_topo *after;     /* the machine when every step is done */
-    bs_step *steps;     /* malloc'd */
-    int nsteps;
-    int next;           /* 0..nsteps: steps [0, next) were carried out */
-} bs_pending_plan;
-
 /* What a snapshot holds.  topo is required; vm and plan are optional
  * (NULL).  vm, when present, is the emulated machine of topo
  * (bs_vm_topo(vm) == topo): its register files, host mappings, options and
@@ -80,32 +70,6 @@ void bs_state_free(bs_state *st);
 /* Give a restored vm the VMM's map/unmap callbacks. */
 void bs_state_set_callbacks(bs_state *st, bs_map_fn map, bs_map_fn unmap,
                             void *ctx);
-/* A pending plan for (before, p) with nothing done yet: copies of before
- * and of the state after the plan, and the plan's steps.  bs_pending_free
- * releases it. */
-int bs_pending_new(const bs_topo *before, const bs_plan *p,
-                   bs_pending_plan **out);
-void bs_pending_free(bs_pending_plan *pp);
-
-/* An interrupted plan (the VMM died after step next-1, or the guest would
- * not quiesce a driver) is either resumed or rolled back.
- *
- * Resume: the steps still to do, [next, nsteps).  Carried out, the machine
- * is in the plan's after state.
- *
- * Rollback: the steps that take the machine from where it stopped back to
- * the before state: the steps done, undone in reverse order (a write by
- * writing the register's earlier value, a quiesce by a resume, a resume by
- * a quiesce).  The machine passes back through the states it passed
- * through on the way forward, so every one is as valid as the plan's own
- * (bs_steps_check on steps [0, next) followed by these, from before to
- * before, verifies it).  BS_EINVAL with err when a step writes a register
- * whose earlier value the before state does not determine.
- *
- * Both return a malloc'd array (*out, *count; caller frees). */
-int bs_pending_resume(const bs_pending_plan *pp, bs_step **out, int *count);
-int bs_pending_rollback(const bs_pending_plan *pp, bs_step **out, int *count,
-                        bs_error *err);
 
 #if defined(__GNUC__)
 #pragma GCC visibility pop

@@ -1,7 +1,7 @@
 /*
- * Assignment entry point and what both policies share: options, the
- * address spaces that hold each window's allocations, firmware-fixed
- * resources, window usage reports.
+ * Assignment entry point and what both policies share: options,
+ * firmware-fixed resources, window usage reports (the window spaces are in
+ * spaces.c).
  */
 #include "assign/assign.h"
 #include "hyperv/hyperv.h"
@@ -53,7 +53,8 @@ int bs_assign(bs_topo *t, const bs_assign_opts *o, bs_error *err)
 void bs_fixed_failed(bs_topo *t, int bus, int node, int slot)
 {
     struct bs_res *r = &t->nodes[node].res[slot];
-    r->flags = (r->flags | BS_RF_FAILED) & ~(uint32_t)BS_RF_ASSIGNED;
+    bs_res_release(t, node, slot);
+    r->flags |= BS_RF_FAILED;
     uint64_t last = bs_last(r->fixed, r->size);
     char at[24];
     /* Only on failure: a linear search is fine.  Whatever holds the range
@@ -82,61 +83,6 @@ void bs_fixed_failed(bs_topo *t, int bus, int node, int slot)
     bs_failure_add(t, node, slot, bus, BS_WIN_NONE, 0,
                    "firmware-fixed address 0x%llx is not free inside a "
                    "window of its bus", (unsigned long long)r->fixed);
-}
-
-/* ---- per-window spaces ---- */
-
-int bs_spaces_init(struct bs_spaces *sp, const bs_topo *t)
-{
-    sp->t = t;
-    sp->root = calloc((size_t)t->nwin, sizeof *sp->root);
-    sp->win = calloc((size_t)t->nnodes * 3, sizeof *sp->win);
-    if (!sp->root || !sp->win) {
-        free(sp->root);
-        free(sp->win);
-        return BS_ENOMEM;
-    }
-    for (int i = 0; i < t->nwin; i++) {
-        sp->root[i] = bs_space_new();
-        if (!sp->root[i] ||
-            bs_space_add_window(sp->root[i], t->win[i].base, t->win[i].size)) {
-            bs_spaces_fini(sp);
-            return BS_ENOMEM;
-        }
-    }
-    return BS_OK;
-}
-
-void bs_spaces_fini(struct bs_spaces *sp)
-{
-    if (sp->root)
-        for (int i = 0; i < sp->t->nwin; i++)
-            bs_space_free(sp->root[i]);
-    if (sp->win)
-        for (int i = 0; i < sp->t->nnodes * 3; i++)
-            bs_space_free(sp->win[i]);
-    free(sp->root);
-    free(sp->win);
-    sp->root = NULL;
-    sp->win = NULL;
-}
-
-bs_space *bs_spaces_get(struct bs_spaces *sp, int node, int win)
-{
-    if (node == 0)
-        return sp->root[win];
-    return sp->win[node * 3 + (win - BS_SLOT_WIN_IO)];
-}
-
-int bs_spaces_open(struct bs_spaces *sp, int node, int slot)
-{
-    const struct bs_res *r = &sp->t->nodes[node].res[slot];
-    bs_space **s = &sp->win[node * 3 + (slot - BS_SLOT_WIN_IO)];
-    bs_space_free(*s);
-    *s = bs_space_new();
-    if (!*s)
-        return BS_ENOMEM;
-    return bs_space_add_window(*s, r->addr, r->size) ? BS_ENOMEM : BS_OK;
 }
 
 /* ---- firmware-fixed resources ---- */

@@ -2,6 +2,7 @@
 #ifndef BS_ASSIGN_H
 #define BS_ASSIGN_H
 
+#include "assign/spaces.h"
 #include "core/internal.h"
 
 int bs_assign_linux(bs_topo *t, const bs_assign_opts *o);
@@ -13,18 +14,6 @@ int bs_assign_pack(bs_topo *t, const bs_assign_opts *o);
  * `budget` search nodes (0: default). */
 int bs_pack_search(bs_topo *t, uint64_t budget);
 
-
-/* One allocator per root window and per assigned bridge window. */
-struct bs_spaces {
-    const bs_topo *t;
-    bs_space **root; /* [nwin] */
-    bs_space **win;  /* [nnodes * 3], io/mem/pref of each bridge */
-};
-int bs_spaces_init(struct bs_spaces *sp, const bs_topo *t);
-void bs_spaces_fini(struct bs_spaces *sp);
-bs_space *bs_spaces_get(struct bs_spaces *sp, int node, int win);
-/* (Re)create the space of an assigned bridge window. */
-int bs_spaces_open(struct bs_spaces *sp, int node, int slot);
 
 /* Hull [lo, hi] of the firmware-fixed resources that a bridge window must
  * forward; false when there are none.  A window that forwards fixed BARs

@@ -513,15 +513,12 @@ static bool place(struct lx *L, int bus, int n, int k, uint64_t size,
                              align, fl, fh, has_fixed, &addr, &win);
         if (ok) {
             struct bs_res *r = &L->t->nodes[n].res[k];
-            r->addr = addr;
             r->size = size;
             /* A head-filled window (7.2) starts below its alignment: it
              * is aligned only as far as its address is. */
             if (bs_slot_is_window(k))
                 r->align = (addr & (align - 1)) ? (addr & (~addr + 1)) : align;
-            r->win = win;
-            r->flags |= BS_RF_ASSIGNED;
-            r->flags &= ~(uint32_t)BS_RF_FAILED;
+            bs_res_assign(L->t, n, k, addr, win);
             return true;
         }
     }
@@ -534,8 +531,7 @@ static void unplace(struct lx *L, int bus, int n, int k)
     if (!(r->flags & BS_RF_ASSIGNED) || (r->flags & BS_RF_FIXED))
         return;
     bs_space_release(bs_spaces_get(&L->sp, bus, r->win), r->addr, r->size);
-    r->flags &= ~(uint32_t)BS_RF_ASSIGNED;
-    r->win = BS_WIN_NONE;
+    bs_res_release(L->t, n, k);
 }
 
 /* The window a failed resource would have gone to, for the report. */
@@ -758,10 +754,8 @@ static int assign_bus(struct lx *L, int bus)
                 continue;
             /* Keep the must-have placement. */
             bs_space_reserve(bs_spaces_get(&L->sp, bus, oldwin), old, oldsz);
-            r->addr = old;
             r->size = oldsz;
-            r->win = oldwin;
-            r->flags |= BS_RF_ASSIGNED;
+            bs_res_assign(t, n, k, old, oldwin);
         }
     }
     free(it);
@@ -801,14 +795,11 @@ static void claim_fixed(struct lx *L, int bus)
             if (!r->size || (r->flags & BS_RF_FIXED) ||
                 !(r->flags & BS_RF_ASSIGNED))
                 continue;
-            bs_space *s = bus == 0 ? (r->win >= 0 && r->win < t->nwin
-                                          ? L->sp.root[r->win] : NULL)
-                                   : bs_spaces_get(&L->sp, bus, r->win);
+            bs_space *s = bs_spaces_get(&L->sp, bus, r->win);
             if (!s || bs_space_reserve(s, r->addr, r->size) != BS_OK) {
                 /* Cannot happen for a state the last round left; if it
                  * does, place it again rather than overlap. */
-                r->flags &= ~(uint32_t)BS_RF_ASSIGNED;
-                r->win = BS_WIN_NONE;
+                bs_res_release(t, n, k);
             }
         }
     }
@@ -885,14 +876,6 @@ static bool hard_failures(const bs_topo *t)
 
 /* ---- pci=realloc retry rounds ---- */
 
-static bool is_desc(const bs_topo *t, int anc, int n)
-{
-    for (int p = t->nodes[n].parent; p >= 0; p = t->nodes[p].parent)
-        if (p == anc)
-            return true;
-    return false;
-}
-
 /* pci_bridge_release_resources() for one window: it and everything placed
  * in it below the bridge lose their addresses (release_child_resources). */
 static void release_window(const struct lx *L, int b, int slot)
@@ -905,7 +888,7 @@ static void release_window(const struct lx *L, int b, int slot)
     uint64_t lo = w->addr, hi = bs_last(w->addr, w->size);
     bool io = slot == BS_SLOT_WIN_IO;
     for (int n = b + 1; n < t->nnodes; n++) {
-        if (!is_desc(t, b, n))
+        if (!bs_topo_is_ancestor(t, b, n))
             continue;
         for (int k = 0; k < BS_NSLOTS; k++) {
             struct bs_res *r = &t->nodes[n].res[k];
@@ -914,12 +897,10 @@ static void release_window(const struct lx *L, int b, int slot)
             if (!(r->flags & BS_RF_ASSIGNED) || (r->flags & BS_RF_FIXED) ||
                 !r->size || rio != io || r->addr < lo || r->addr > hi)
                 continue;
-            r->flags &= ~(uint32_t)BS_RF_ASSIGNED;
-            r->win = BS_WIN_NONE;
+            bs_res_release(t, n, k);
         }
     }
-    w->flags &= ~(uint32_t)BS_RF_ASSIGNED;
-    w->win = BS_WIN_NONE;
+    bs_res_release(t, b, slot);
 }
 
 /* The window of bridge b that a failure of type f releases: I/O, memory,

@@ -125,16 +125,13 @@ static void shape(struct pk *P, int b, struct item *scratch)
 static int windows_for(struct pk *P, int b, uint32_t f, bs_space **s,
                        int *win, uint64_t *lo, uint64_t *hi)
 {
-    int n = bs_bus_candidates(P->t, b, f, win, lo, hi, BS_MAX_ROOT_WINDOWS * 2);
-    for (int i = 0; i < n; i++)
-        s[i] = b == 0 ? P->sp.root[win[i]] : bs_spaces_get(&P->sp, b, win[i]);
-    return n;
+    return bs_spaces_candidates(&P->sp, b, f, s, win, lo, hi,
+                                BS_MAX_ROOT_WINDOWS * 2);
 }
 
 static bool place(struct pk *P, int b, const struct item *it)
 {
     bs_topo *t = P->t;
-    struct bs_res *r = &t->nodes[it->n].res[it->k];
     uint32_t f = rflags(t, it->n, it->k);
     bs_space *s[BS_MAX_ROOT_WINDOWS * 2];
     int win[BS_MAX_ROOT_WINDOWS * 2];
@@ -155,9 +152,7 @@ static bool place(struct pk *P, int b, const struct item *it)
         }
         uint64_t a;
         if (l <= h && bs_space_alloc(s[i], it->size, it->align, l, h, &a) == BS_OK) {
-            r->addr = a;
-            r->win = win[i];
-            r->flags |= BS_RF_ASSIGNED;
+            bs_res_assign(t, it->n, it->k, a, win[i]);
             return true;
         }
     }

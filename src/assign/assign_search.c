@@ -56,14 +56,6 @@ static int slot_of_route(int r)
     return r == R_IO ? BS_SLOT_WIN_IO : r == R_MEM ? BS_SLOT_WIN_MEM : BS_SLOT_WIN_PREF;
 }
 
-static bool is_anc(const bs_topo *t, int anc, int n)
-{
-    for (int p = t->nodes[n].parent; p >= 0; p = t->nodes[p].parent)
-        if (p == anc)
-            return true;
-    return false;
-}
-
 static uint64_t gran(int r) { return r == R_IO ? 4096 : BS_MIB; }
 
 /* Recompute every bridge hull from the placed leaves and check the
@@ -71,7 +63,7 @@ static uint64_t gran(int r) { return r == R_IO ? 4096 : BS_MIB; }
 static bool hulls_ok(struct srch *S)
 {
     bs_topo *t = S->t;
-    size_t nh = (size_t)t->nnodes * 3;
+    size_t nh = (size_t)t->nnodes * BS_BRIDGE_WINDOWS;
     memset(S->has, 0, nh * sizeof *S->has);
     for (int i = 0; i < S->nl; i++) {
         if (!S->placed[i])
@@ -79,7 +71,7 @@ static bool hulls_ok(struct srch *S)
         int r = S->route[i];
         uint64_t lo = S->pos[i], hi = bs_last(S->pos[i], S->lf[i].size);
         for (int p = t->nodes[S->lf[i].n].parent; p > 0; p = t->nodes[p].parent) {
-            size_t h = (size_t)p * 3 + (size_t)r;
+            size_t h = bs_win_index(p, slot_of_route(r));
             if (!S->has[h]) {
                 S->has[h] = true;
                 S->hlo[h] = lo;
@@ -122,7 +114,7 @@ static bool hulls_ok(struct srch *S)
             if ((a % 3) != (b % 3))
                 return false;
             int na = (int)(a / 3), nb = (int)(b / 3);
-            if (!is_anc(t, na, nb) && !is_anc(t, nb, na))
+            if (!bs_topo_is_ancestor(t, na, nb) && !bs_topo_is_ancestor(t, nb, na))
                 return false;
         }
     }
@@ -137,7 +129,7 @@ static bool hulls_ok(struct srch *S)
             uint64_t lo = S->pos[i], hi = bs_last(S->pos[i], S->lf[i].size);
             if (hi < S->hlo[h] || S->hhi[h] < lo)
                 continue;
-            if (S->route[i] != r || !is_anc(t, b, S->lf[i].n))
+            if (S->route[i] != r || !bs_topo_is_ancestor(t, b, S->lf[i].n))
                 return false;
         }
     }
@@ -275,25 +267,23 @@ static void commit(struct srch *S)
     bs_topo *t = S->t;
     hulls_ok(S);
     for (int i = 0; i < S->nl; i++) {
-        struct bs_res *r = &t->nodes[S->lf[i].n].res[S->lf[i].k];
-        r->addr = S->pos[i];
-        r->flags |= BS_RF_ASSIGNED;
-        r->win = t->nodes[S->lf[i].n].parent ? slot_of_route(S->route[i]) : S->win[i];
+        int n = S->lf[i].n;
+        bs_res_assign(t, n, S->lf[i].k, S->pos[i],
+                      t->nodes[n].parent ? slot_of_route(S->route[i]) : S->win[i]);
     }
     for (int b = 1; b < t->nnodes; b++) {
         for (int r = 0; r < 3; r++) {
             struct bs_res *w = &t->nodes[b].res[slot_of_route(r)];
-            size_t h = (size_t)b * 3 + (size_t)r;
+            size_t h = bs_win_index(b, slot_of_route(r));
             if (!S->has[h]) {
                 w->size = 0;
-                w->flags &= ~(uint32_t)BS_RF_ASSIGNED;
+                bs_res_release(t, b, slot_of_route(r));
                 continue;
             }
-            w->addr = S->hlo[h];
             w->size = S->hhi[h] - S->hlo[h] + 1;
             w->align = gran(r);
-            w->flags |= BS_RF_ASSIGNED;
-            w->win = t->nodes[b].parent ? slot_of_route(r) : S->hwin[h];
+            bs_res_assign(t, b, slot_of_route(r), S->hlo[h],
+                          t->nodes[b].parent ? slot_of_route(r) : S->hwin[h]);
         }
     }
 }
@@ -312,7 +302,7 @@ int bs_pack_search(bs_topo *t, uint64_t budget)
      * before anything else: the symmetry classes below are O(leaves^2). */
     if (nl > BS_SEARCH_MAX_LEAVES)
         return BS_ENOSPC;
-    size_t nh = (size_t)t->nnodes * 3;
+    size_t nh = (size_t)t->nnodes * BS_BRIDGE_WINDOWS;
     S.lf = calloc((size_t)nl + 1, sizeof *S.lf);
     S.pos = calloc((size_t)nl + 1, sizeof *S.pos);
     S.win = calloc((size_t)nl + 1, sizeof *S.win);

@@ -4,7 +4,6 @@
  * switches in assign_linux.c); the first linux-X.Y row is the newest.
  */
 #include "assign/assign.h"
-#include "barspace/logcmp.h"
 
 #include <stdio.h>
 #include <stdlib.h>

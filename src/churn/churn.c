@@ -9,7 +9,6 @@
  * the next device added under the same parent.
  */
 #include "churn/churn_internal.h"
-#include "barspace/hyperv.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,86 +47,20 @@ uint32_t bs_churn_rflags(const bs_topo *t, int n, int k)
                                 : t->nodes[n].res[k].flags;
 }
 
-/* ---------------------------------------------------------- name table */
+/* ---------------------------------------------------------- names */
 
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
+/* Present nodes by name: the topology's index, from which removed devices
+ * are taken out (their nodes wait to be reused). */
 static int name_find(const bs_churn *c, const char *name)
 {
-    size_t m = c->hcap - 1;
-    for (size_t i = hash_str(name) & m;; i = (i + 1) & m) {
-        int v = c->htab[i];
-        if (v == -1)
-            return BS_ENOENT;
-        if (v >= 0 && !strcmp(c->t->nodes[v].name, name))
-            return v;
-    }
-}
-
-static int name_grow(bs_churn *c);
-
-static int name_put(bs_churn *c, int node)
-{
-    if ((c->hused + 1) * 2 > c->hcap && name_grow(c))
-        return BS_ENOMEM;
-    size_t m = c->hcap - 1;
-    for (size_t i = hash_str(c->t->nodes[node].name) & m;; i = (i + 1) & m) {
-        if (c->htab[i] < 0) {
-            if (c->htab[i] == -1)
-                c->hused++;
-            c->htab[i] = node;
-            return BS_OK;
-        }
-    }
-}
-
-static void name_del(bs_churn *c, int node)
-{
-    size_t m = c->hcap - 1;
-    for (size_t i = hash_str(c->t->nodes[node].name) & m;; i = (i + 1) & m) {
-        if (c->htab[i] == -1)
-            return;
-        if (c->htab[i] == node) {
-            c->htab[i] = -2;
-            return;
-        }
-    }
-}
-
-static int name_grow(bs_churn *c)
-{
-    size_t ncap = c->hcap ? c->hcap * 2 : 64;
-    while (ncap < (size_t)c->t->nnodes * 4)
-        ncap *= 2;
-    int *old = c->htab;
-    size_t ocap = c->hcap;
-    c->htab = malloc(sizeof *c->htab * ncap);
-    if (!c->htab) {
-        c->htab = old;
-        return BS_ENOMEM;
-    }
-    for (size_t i = 0; i < ncap; i++)
-        c->htab[i] = -1;
-    c->hcap = ncap;
-    c->hused = 0;
-    for (size_t i = 0; i < ocap; i++)
-        if (old[i] >= 0)
-            name_put(c, old[i]);
-    free(old);
-    return BS_OK;
+    return bs_topo_find(c->t, name);
 }
 
 /* -------------------------------------------------------------- spaces */
 
 static int grow_nodes(bs_churn *c, int need)
 {
-    if (need <= c->pcap && need <= c->wcap)
+    if (need <= c->pcap)
         return BS_OK;
     int ncap = c->pcap ? c->pcap : 16;
     while (ncap < need)
@@ -144,87 +77,35 @@ static int grow_nodes(bs_churn *c, int need)
     if (!fh)
         return BS_ENOMEM;
     c->free_head = fh;
-    bs_space **w = realloc(c->win, sizeof *w * (size_t)ncap * 3);
-    if (!w)
+    if (bs_spaces_grow(&c->sp, ncap))
         return BS_ENOMEM;
-    c->win = w;
     for (int i = c->pcap; i < ncap; i++) {
         c->present[i] = 0;
         c->free_next[i] = -1;
         c->free_head[i] = -1;
-        c->win[i * 3] = c->win[i * 3 + 1] = c->win[i * 3 + 2] = NULL;
     }
-    c->pcap = c->wcap = ncap;
+    c->pcap = ncap;
     return BS_OK;
 }
 
 bs_space *bs_churn_space(bs_churn *c, int bus, int win)
 {
-    if (bus == 0)
-        return (win >= 0 && win < c->t->nwin) ? c->root[win] : NULL;
-    if (!bs_slot_is_window(win))
-        return NULL;
-    return c->win[bus * 3 + (win - BS_SLOT_WIN_IO)];
+    return bs_spaces_get(&c->sp, bus, win);
 }
 
 /* (Re)create the space of a bridge window and claim what decodes in it. */
 int bs_churn_open_window(bs_churn *c, int node, int slot)
 {
-    bs_space **s = &c->win[node * 3 + (slot - BS_SLOT_WIN_IO)];
-    bs_space_free(*s);
-    *s = NULL;
-    const struct bs_res *w = &c->t->nodes[node].res[slot];
-    if (!(w->flags & BS_RF_ASSIGNED) || !w->size)
-        return BS_OK;
-    *s = bs_space_new();
-    if (!*s || bs_space_add_window(*s, w->addr, w->size))
+    if (bs_spaces_open(&c->sp, node, slot))
         return BS_ENOMEM;
-    BS_FOR_CHILDREN(c->t, node, ch) {
-        for (int k = 0; k < BS_NSLOTS; k++) {
-            const struct bs_res *r = &c->t->nodes[ch].res[k];
-            if ((r->flags & BS_RF_ASSIGNED) && r->size && r->win == slot &&
-                !(r->flags & BS_RF_UPPER))
-                bs_space_reserve(*s, r->addr, r->size);
-        }
-    }
-    return BS_OK;
-}
-
-static int build_spaces(bs_churn *c)
-{
-    bs_topo *t = c->t;
-    c->root = calloc((size_t)t->nwin, sizeof *c->root);
-    if (!c->root)
-        return BS_ENOMEM;
-    for (int i = 0; i < t->nwin; i++) {
-        c->root[i] = bs_space_new();
-        if (!c->root[i] ||
-            bs_space_add_window(c->root[i], t->win[i].base, t->win[i].size))
-            return BS_ENOMEM;
-    }
-    BS_FOR_CHILDREN(t, 0, ch) {
-        for (int k = 0; k < BS_NSLOTS; k++) {
-            const struct bs_res *r = &t->nodes[ch].res[k];
-            if ((r->flags & BS_RF_ASSIGNED) && r->size && r->win >= 0 &&
-                !(r->flags & BS_RF_UPPER))
-                bs_space_reserve(c->root[r->win], r->addr, r->size);
-        }
-    }
-    for (int n = 1; n < t->nnodes; n++)
-        if (t->nodes[n].kind == BS_NODE_BRIDGE)
-            for (int k = BS_SLOT_WIN_IO; k <= BS_SLOT_WIN_PREF; k++)
-                if (bs_churn_open_window(c, n, k))
-                    return BS_ENOMEM;
+    bs_spaces_claim_children(&c->sp, node, slot);
     return BS_OK;
 }
 
 int bs_churn_windows(bs_churn *c, int b, uint32_t f, bs_space **s, int *win,
                      uint64_t *lo, uint64_t *hi, int cap)
 {
-    int n = bs_bus_candidates(c->t, b, f, win, lo, hi, cap);
-    for (int i = 0; i < n; i++)
-        s[i] = b == 0 ? c->root[win[i]] : bs_churn_space(c, b, win[i]);
-    return n;
+    return bs_spaces_candidates(&c->sp, b, f, s, win, lo, hi, cap);
 }
 
 /* ------------------------------------------------------------- lifecycle */
@@ -277,14 +158,11 @@ int bs_churn_new(const bs_topo *t, const bs_churn_opts *o, bs_churn **out,
         if (rc)
             goto fail;
     }
-    if ((rc = grow_nodes(c, c->t->nnodes)) || (rc = build_spaces(c)) ||
-        (rc = name_grow(c)))
+    if ((rc = bs_spaces_init(&c->sp, c->t)) ||
+        (rc = grow_nodes(c, c->t->nnodes)) || (rc = bs_spaces_build(&c->sp)))
         goto fail;
-    for (int n = 0; n < c->t->nnodes; n++) {
+    for (int n = 0; n < c->t->nnodes; n++)
         c->present[n] = 1;
-        if ((rc = name_put(c, n)))
-            goto fail;
-    }
     *out = c;
     return BS_OK;
 fail:
@@ -299,18 +177,11 @@ void bs_churn_free(bs_churn *c)
     if (!c)
         return;
     bs_churn_hv_free(c);
-    if (c->root && c->t)
-        for (int i = 0; i < c->t->nwin; i++)
-            bs_space_free(c->root[i]);
-    if (c->win)
-        for (int i = 0; i < c->wcap * 3; i++)
-            bs_space_free(c->win[i]);
-    free(c->root);
-    free(c->win);
+    if (c->sp.t)
+        bs_spaces_fini(&c->sp);
     free(c->present);
     free(c->free_next);
     free(c->free_head);
-    free(c->htab);
     bs_plan_free(c->last);
     bs_topo_free(c->t);
     free(c);
@@ -342,7 +213,7 @@ void bs_churn_frag(const bs_churn *c, bs_frag *out)
     for (int i = 0; i < t->nwin; i++) {
         if (t->win[i].flags & BS_RF_IO)
             continue;
-        bs_space_get_stats(c->root[i], &st);
+        bs_space_get_stats(bs_spaces_get(&c->sp, 0, i), &st);
         out->free_bytes += st.free_bytes;
         if (st.largest_block > out->largest_block)
             out->largest_block = st.largest_block;
@@ -351,7 +222,7 @@ void bs_churn_frag(const bs_churn *c, bs_frag *out)
         if (t->nodes[n].kind != BS_NODE_BRIDGE || !c->present[n])
             continue;
         for (int k = BS_SLOT_WIN_MEM; k <= BS_SLOT_WIN_PREF; k++) {
-            bs_space *s = c->win[n * 3 + (k - BS_SLOT_WIN_IO)];
+            bs_space *s = bs_spaces_get(&c->sp, n, k);
             if (!s)
                 continue;
             bs_space_get_stats(s, &st);
@@ -371,19 +242,19 @@ int bs_churn_commit(bs_churn *c, const bs_plan *p)
     bs_topo *t = c->t;
     /* Bridge windows that change are rebuilt from scratch with their
      * children; everything else is released and claimed exactly. */
-    unsigned char *dirty = calloc((size_t)t->nnodes * 3, 1);
+    unsigned char *dirty = calloc((size_t)t->nnodes * BS_BRIDGE_WINDOWS, 1);
     if (!dirty)
         return BS_ENOMEM;
     for (int i = 0; i < p->n; i++)
         if (bs_slot_is_window(p->it[i].slot))
-            dirty[p->it[i].node * 3 + (p->it[i].slot - BS_SLOT_WIN_IO)] = 1;
+            dirty[bs_win_index(p->it[i].node, p->it[i].slot)] = 1;
     for (int i = 0; i < p->n; i++) {
         const bs_plan_item *it = &p->it[i];
         int bus = t->nodes[it->node].parent;
         struct bs_res *r = &t->nodes[it->node].res[it->slot];
         if (!(r->flags & BS_RF_ASSIGNED) || !r->size || r->win < 0)
             continue;
-        if (bus && dirty[bus * 3 + (r->win - BS_SLOT_WIN_IO)])
+        if (bus && dirty[bs_win_index(bus, r->win)])
             continue;
         bs_space *s = bs_churn_space(c, bus, r->win);
         if (s)
@@ -393,7 +264,7 @@ int bs_churn_commit(bs_churn *c, const bs_plan *p)
     for (int i = 0; i < p->n && !rc; i++) {
         const bs_plan_item *it = &p->it[i];
         int bus = t->nodes[it->node].parent;
-        if (bus && dirty[bus * 3 + (it->new_win - BS_SLOT_WIN_IO)])
+        if (bus && dirty[bs_win_index(bus, it->new_win)])
             continue;
         bs_space *s = bs_churn_space(c, bus, it->new_win);
         if (s && bs_space_reserve(s, it->new_addr, it->new_size))
@@ -401,9 +272,9 @@ int bs_churn_commit(bs_churn *c, const bs_plan *p)
     }
     /* Parents before children so nested windows see their new ranges. */
     for (int n = 1; n < t->nnodes && !rc; n++)
-        for (int k = 0; k < 3; k++)
-            if (dirty[n * 3 + k])
-                rc = bs_churn_open_window(c, n, BS_SLOT_WIN_IO + k);
+        for (int k = BS_SLOT_WIN_IO; k <= BS_SLOT_WIN_PREF; k++)
+            if (dirty[bs_win_index(n, k)])
+                rc = bs_churn_open_window(c, n, k);
     free(dirty);
     return rc;
 }
@@ -442,7 +313,7 @@ static void remove_node(bs_churn *c, int n)
 {
     bs_topo *t = c->t;
     release_node(c, n);
-    name_del(c, n);
+    bs_topo_unindex(t, n);
     struct bs_node *nd = &t->nodes[n];
     for (int k = 0; k < BS_NSLOTS; k++) {
         memset(&nd->res[k], 0, sizeof nd->res[k]);
@@ -472,22 +343,16 @@ static int node_items(const bs_churn *c, int n, struct bs_ritem *it)
 static void mark_failed(bs_churn *c, const struct bs_ritem *it, int n)
 {
     for (int i = 0; i < n; i++) {
-        struct bs_res *r = &c->t->nodes[it[i].node].res[it[i].slot];
-        r->flags &= ~(uint32_t)BS_RF_ASSIGNED;
-        r->flags |= BS_RF_FAILED;
-        r->win = BS_WIN_NONE;
+        bs_res_release(c->t, it[i].node, it[i].slot);
+        c->t->nodes[it[i].node].res[it[i].slot].flags |= BS_RF_FAILED;
     }
 }
 
 static void write_items(bs_churn *c, const struct bs_ritem *it, int n)
 {
     for (int i = 0; i < n; i++) {
-        struct bs_res *r = &c->t->nodes[it[i].node].res[it[i].slot];
-        r->addr = it[i].addr;
-        r->size = it[i].size;
-        r->win = it[i].win;
-        r->flags |= BS_RF_ASSIGNED;
-        r->flags &= ~(uint32_t)BS_RF_FAILED;
+        c->t->nodes[it[i].node].res[it[i].slot].size = it[i].size;
+        bs_res_assign(c->t, it[i].node, it[i].slot, it[i].addr, it[i].win);
     }
 }
 
@@ -718,7 +583,9 @@ static int do_add(bs_churn *c, const bs_event *ev, int parent,
     if (n >= 0) {
         c->free_head[parent] = c->free_next[n];
         c->free_next[n] = -1;
-        bs_churn_copy_name(t->nodes[n].name, sizeof t->nodes[n].name, ev->dev);
+        int rc = bs_topo_rename(t, n, ev->dev);
+        if (rc)
+            return rc;
     } else {
         n = bs_topo_add_node(t, parent, BS_NODE_DEVICE, ev->dev);
         if (n < 0) {
@@ -731,9 +598,7 @@ static int do_add(bs_churn *c, const bs_event *ev, int parent,
             return rc;
     }
     c->present[n] = 1;
-    int rc = name_put(c, n);
-    if (!rc)
-        rc = set_bars(c, n, ev, err);
+    int rc = set_bars(c, n, ev, err);
     if (rc) {
         remove_node(c, n);
         return rc;
@@ -807,7 +672,7 @@ static int do_resize(bs_churn *c, int n, int k, uint64_t size, uint64_t align,
         return BS_OK;
     }
     /* Elsewhere: the subject moves (it is stopped anyway), perhaps others. */
-    r->flags &= ~(uint32_t)BS_RF_ASSIGNED;
+    bs_res_release(t, n, k);
     r->size = size;
     r->align = align;
     struct bs_ritem it = {n, k, size, align, r->flags, -1, 0, BS_WIN_NONE, 0};
@@ -818,10 +683,7 @@ static int do_resize(bs_churn *c, int n, int k, uint64_t size, uint64_t align,
         /* Keep the device working at its old size. */
         r->size = oldsz;
         r->align = oldal;
-        r->addr = old;
-        r->win = oldwin;
-        r->flags |= BS_RF_ASSIGNED;
-        r->flags &= ~(uint32_t)BS_RF_FAILED;
+        bs_res_assign(t, n, k, old, oldwin);
         if (s)
             bs_space_reserve(s, old, oldsz);
         r->want = oldsz;
@@ -997,7 +859,7 @@ int bs_churn_plan_add(bs_churn *c, const bs_event *ev, bs_plan *out,
     if (rc)
         return rc;
     c->present[n] = 1;
-    if ((rc = name_put(c, n)) || (rc = set_bars(c, n, ev, err)))
+    if ((rc = set_bars(c, n, ev, err)))
         return rc;
     struct bs_ritem it[BS_NSLOTS];
     int m = node_items(c, n, it);

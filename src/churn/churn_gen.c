@@ -4,7 +4,6 @@
  * It knows nothing of placement: the same stream drives every policy.
  */
 #include "churn/churn_internal.h"
-#include "barspace/hyperv.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,6 +6,7 @@
 #ifndef BS_CHURN_INTERNAL_H
 #define BS_CHURN_INTERNAL_H
 
+#include "assign/spaces.h"
 #include "core/internal.h"
 #include "barspace/churn.h"
 #include "barspace/plan.h"
@@ -34,16 +35,11 @@ int bs_ritem_cmp_align(const void *a, const void *b);
 struct bs_churn {
     bs_topo *t;
     bs_churn_opts o;
-    bs_space **root;    /* [t->nwin] */
-    bs_space **win;     /* [wcap * 3]: io/mem/pref of each bridge */
-    int wcap;
+    struct bs_spaces sp; /* one allocator per window */
     unsigned char *present;
     int *free_next;     /* absent device nodes, linked per parent */
     int *free_head;     /* [node]: first absent child, -1 */
     int pcap;
-    /* name -> node: open addressing, -1 empty, -2 deleted */
-    int *htab;
-    size_t hcap, hused;
     bs_plan *last;      /* plan of the last event (moves) */
     bool last_valid;
     struct bs_hvc *hv;  /* Hyper-V platform: churn_hv.c runs the events */

@@ -33,11 +33,6 @@
 
 #include <stdlib.h>
 
-static bs_space *space_of(bs_churn *c, int bus, int win)
-{
-    return bus == 0 ? c->root[win] : bs_churn_space(c, bus, win);
-}
-
 /* First fit of one item among bus b's candidate windows. */
 static bool place_one(bs_churn *c, int b, struct bs_ritem *it)
 {
@@ -108,7 +103,7 @@ static void release_window(bs_churn *c, int b, int ws, struct bs_ritem *it,
         if (it[i].win == ws && c->t->nodes[it[i].node].parent == b)
             it[i].win = BS_WIN_NONE;
     int parent = t->nodes[b].parent;
-    bs_space *ps = space_of(c, parent, w->win);
+    bs_space *ps = bs_churn_space(c, parent, w->win);
     if (ps)
         bs_space_release(ps, w->addr, w->size);
     w->flags &= ~(uint32_t)BS_RF_ASSIGNED;

@@ -1014,7 +1014,13 @@ int bs_plan_items(bs_churn *c, int bus, struct bs_ritem *it, int n,
 
 /* ---------------------------------------------------------------- plans */
 
-bs_plan *bs_plan_new(void) { return calloc(1, sizeof(bs_plan)); }
+bs_plan *bs_plan_new(void)
+{
+    bs_plan *p = calloc(1, sizeof *p);
+    if (p)
+        bs_plan_clear(p);
+    return p;
+}
 
 void bs_plan_free(bs_plan *p)
 {
@@ -1035,14 +1041,8 @@ void bs_plan_clear(bs_plan *p)
 
 int bs_plan_push(bs_plan *p, const bs_plan_item *it)
 {
-    if (p->n == p->cap) {
-        int ncap = p->cap ? p->cap * 2 : 16;
-        bs_plan_item *n = realloc(p->it, sizeof *n * (size_t)ncap);
-        if (!n)
-            return BS_ENOMEM;
-        p->it = n;
-        p->cap = ncap;
-    }
+    if (!bs_grow((void **)&p->it, &p->cap, p->n, sizeof *p->it, 16))
+        return BS_ENOMEM;
     p->it[p->n++] = *it;
     return BS_OK;
 }
@@ -1068,11 +1068,8 @@ int bs_plan_apply(const bs_plan *p, bs_topo *t)
             it->slot >= BS_NSLOTS)
             return BS_EINVAL;
         struct bs_res *r = &t->nodes[it->node].res[it->slot];
-        r->addr = it->new_addr;
         r->size = it->new_size;
-        r->win = it->new_win;
-        r->flags |= BS_RF_ASSIGNED;
-        r->flags &= ~(uint32_t)BS_RF_FAILED;
+        bs_res_assign(t, it->node, it->slot, it->new_addr, it->new_win);
         if (!bs_slot_is_window(it->slot)) {
             /* A resized BAR is aligned to its new size; VF regions keep
              * their per-VF alignment. */

@@ -111,32 +111,6 @@ static int state_copy(struct mstate *dst, const struct mstate *src)
 
 /* ---- decoding ranges and the invariant sweep ---- */
 
-struct dr {
-    uint64_t start, last;
-    int node, slot;
-};
-
-static int cmp_dr(const void *a, const void *b)
-{
-    const struct dr *x = a, *y = b;
-    if (x->start != y->start)
-        return x->start < y->start ? -1 : 1;
-    if (x->last != y->last)
-        return x->last > y->last ? -1 : 1;
-    bool xw = is_window(x->slot), yw = is_window(y->slot);
-    if (xw != yw)
-        return xw ? -1 : 1;
-    return x->node - y->node;
-}
-
-static bool ancestor(const bs_topo *t, int a, int n)
-{
-    for (int p = t->nodes[n].parent; p >= 0; p = t->nodes[p].parent)
-        if (p == a)
-            return true;
-    return false;
-}
-
 /* Does the CPU reach node n's decoders (all bridges above forward)? */
 static bool reachable(const struct mstate *S, int n, bool io)
 {
@@ -242,7 +216,7 @@ static int device_delta(const struct mstate *S, int i, const struct mnode *was,
                                         : (t->nodes[j].res[q].flags & BS_RF_IO);
                 if (qio != isio || !reachable(S, j, qio))
                     continue;
-                if (is_window(q) && ancestor(t, j, i) && b <= a && al <= bl)
+                if (is_window(q) && bs_topo_is_ancestor(t, j, i) && b <= a && al <= bl)
                     continue; /* inside a window above it */
                 snprintf(msg, cap,
                          "%s %s [0x%llx-0x%llx] overlaps %s %s [0x%llx-0x%llx] "
@@ -284,6 +258,28 @@ static bool only_shrank(const struct mstate *S, const bs_step *s,
     return true;
 }
 
+struct decode_overlap {
+    const bs_topo *t;
+    char *msg;
+    size_t cap;
+    bool found;
+};
+
+/* The first two ranges that overlap while both decode. */
+static bool decode_overlap(void *ctx, const struct bs_range *r,
+                           const struct bs_range *top)
+{
+    struct decode_overlap *o = ctx;
+    snprintf(o->msg, o->cap,
+             "%s %s [0x%llx-0x%llx] overlaps %s %s [0x%llx-0x%llx] while both "
+             "decode", o->t->nodes[r->node].name, bs_slot_name(r->slot),
+             (unsigned long long)r->start, (unsigned long long)r->last,
+             o->t->nodes[top->node].name, bs_slot_name(top->slot),
+             (unsigned long long)top->start, (unsigned long long)top->last);
+    o->found = true;
+    return true;
+}
+
 static int validate(const struct mstate *S, char *msg, size_t cap)
 {
     const bs_topo *t = S->t;
@@ -292,8 +288,8 @@ static int validate(const struct mstate *S, char *msg, size_t cap)
         for (int k = 0; k < BS_NSLOTS; k++)
             if (S->nd[i].r[k].size)
                 cnt++;
-    struct dr *io = malloc(sizeof *io * (cnt + 1));
-    struct dr *mem = malloc(sizeof *mem * (cnt + 1));
+    struct bs_range *io = malloc(sizeof *io * (cnt + 1));
+    struct bs_range *mem = malloc(sizeof *mem * (cnt + 1));
     if (!io || !mem) {
         free(io);
         free(mem);
@@ -319,7 +315,7 @@ static int validate(const struct mstate *S, char *msg, size_t cap)
                 bad = 1;
                 break;
             }
-            struct dr d = {m->r[k].addr, slot_last(S, i, k), i, k};
+            struct bs_range d = {m->r[k].addr, slot_last(S, i, k), i, k};
             if (isio)
                 io[nio++] = d;
             else
@@ -344,39 +340,15 @@ static int validate(const struct mstate *S, char *msg, size_t cap)
             }
         }
     }
+    struct decode_overlap o = {t, msg, cap, false};
     for (int pass = 0; pass < 2 && !bad; pass++) {
-        struct dr *e = pass ? mem : io;
-        size_t n = pass ? nmem : nio;
-        qsort(e, n, sizeof *e, cmp_dr);
-        size_t *stack = malloc(sizeof *stack * (n + 1));
-        if (!stack) {
+        if (bs_sweep(t, pass ? mem : io, pass ? nmem : nio, decode_overlap,
+                     &o)) {
             snprintf(msg, cap, "out of memory");
             bad = 1;
-            break;
+        } else if (o.found) {
+            bad = 1;
         }
-        size_t sp = 0;
-        for (size_t i = 0; i < n && !bad; i++) {
-            while (sp && e[stack[sp - 1]].last < e[i].start)
-                sp--;
-            if (sp) {
-                const struct dr *top = &e[stack[sp - 1]];
-                if (e[i].last > top->last || !is_window(top->slot) ||
-                    !ancestor(t, top->node, e[i].node)) {
-                    snprintf(msg, cap,
-                             "%s %s [0x%llx-0x%llx] overlaps %s %s "
-                             "[0x%llx-0x%llx] while both decode",
-                             t->nodes[e[i].node].name, bs_slot_name(e[i].slot),
-                             (unsigned long long)e[i].start,
-                             (unsigned long long)e[i].last,
-                             t->nodes[top->node].name, bs_slot_name(top->slot),
-                             (unsigned long long)top->start,
-                             (unsigned long long)top->last);
-                    bad = 1;
-                }
-            }
-            stack[sp++] = i;
-        }
-        free(stack);
     }
     free(io);
     free(mem);
@@ -599,14 +571,8 @@ struct emitter {
 static int push(struct emitter *E, int kind, int node, unsigned reg,
                 unsigned width, uint32_t value, const char *what)
 {
-    if (E->n == E->cap) {
-        int nc = E->cap ? E->cap * 2 : 64;
-        bs_step *ns = realloc(E->s, sizeof *ns * (size_t)nc);
-        if (!ns)
-            return BS_ENOMEM;
-        E->s = ns;
-        E->cap = nc;
-    }
+    if (!bs_grow((void **)&E->s, &E->cap, E->n, sizeof *E->s, 64))
+        return BS_ENOMEM;
     bs_step *s = &E->s[E->n++];
     memset(s, 0, sizeof *s);
     s->kind = kind;
@@ -855,7 +821,7 @@ static int action_steps(const struct emit_ctx *X, struct action *a,
             return rc;
         for (int i = 0; i < p->n; i++) {
             const bs_plan_item *it = &p->it[i];
-            if (it->node != n && !ancestor(t, n, it->node))
+            if (it->node != n && !bs_topo_is_ancestor(t, n, it->node))
                 continue;
             if (bs_slot_is_window(it->slot))
                 rc = emit_window(E, it->node, it->slot, it->new_addr,
@@ -967,7 +933,7 @@ static int steps_impl(const bs_plan *p, const bs_topo *before,
             const bs_plan_item *q = &p->it[j];
             if (bs_slot_is_window(q->slot) && q->old_size &&
                 q->old_addr != q->new_addr && q->node != n &&
-                ancestor(t, q->node, n))
+                bs_topo_is_ancestor(t, q->node, n))
                 covered = true;
         }
         if (covered)

@@ -1,7 +1,7 @@
 /*
  * Interrupted relocation plans: rollback and resume of a bs_pending_plan
- * (include/barspace/snapshot.h), built only on the plan-as-data API of
- * barspace/plan.h.
+ * (include/barspace/plan.h; a snapshot saves one), built only on the
+ * plan-as-data API of barspace/plan.h.
  *
  * Resume is the rest of the step list.  Rollback undoes the steps done, in
  * reverse order: a write is undone by writing the register's earlier value,
@@ -17,7 +17,7 @@
  * gives it under the register layout of barspace/plan.h.
  */
 #include "core/internal.h"
-#include "barspace/snapshot.h"
+#include "barspace/plan.h"
 
 #include <stdio.h>
 #include <stdlib.h>

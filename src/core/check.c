@@ -8,7 +8,7 @@
  * form a laminar family in which the only containment allowed is "a bridge
  * window contains resources of nodes below that bridge".  A sweep over the
  * ranges sorted by (start, -end) with a stack of open ranges checks that in
- * one pass.
+ * one pass (bs_sweep, which the plan step checker shares).
  */
 #include "core/internal.h"
 
@@ -16,11 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct ent {
-    uint64_t start, last;
-    int node, slot;
-};
 
 struct sink {
     bs_violation *out;
@@ -50,14 +45,6 @@ static void report(struct sink *s, int code, int node, int slot, int onode,
                  bs_slot_name(slot), body);
     }
     s->n++;
-}
-
-static bool is_ancestor(const bs_topo *t, int anc, int node)
-{
-    for (int p = t->nodes[node].parent; p >= 0; p = t->nodes[p].parent)
-        if (p == anc)
-            return true;
-    return false;
 }
 
 static bool inside(uint64_t b, uint64_t s, uint64_t wb, uint64_t ws)
@@ -118,9 +105,9 @@ static bool placed_ok(const bs_topo *t, int n, int slot, char *why, size_t cap)
     return false;
 }
 
-static int cmp_ent(const void *a, const void *b)
+static int cmp_range(const void *a, const void *b)
 {
-    const struct ent *x = a, *y = b;
+    const struct bs_range *x = a, *y = b;
     if (x->start != y->start)
         return x->start < y->start ? -1 : 1;
     if (x->last != y->last)
@@ -133,38 +120,26 @@ static int cmp_ent(const void *a, const void *b)
                               : (x->slot < y->slot ? -1 : 1);
 }
 
-static bool may_contain(const bs_topo *t, const struct ent *outer,
-                        const struct ent *inner)
-{
-    return bs_slot_is_window(outer->slot) && is_ancestor(t, outer->node, inner->node);
-}
-
-static void sweep(const bs_topo *t, struct ent *e, size_t n, struct sink *s)
+int bs_sweep(const bs_topo *t, struct bs_range *e, size_t n, bs_sweep_fn bad,
+             void *ctx)
 {
     if (!n)
-        return;
-    qsort(e, n, sizeof *e, cmp_ent);
+        return BS_OK;
+    qsort(e, n, sizeof *e, cmp_range);
     size_t *stack = malloc(sizeof *stack * n);
     if (!stack)
-        return;
+        return BS_ENOMEM;
     size_t sp = 0;
     for (size_t i = 0; i < n; i++) {
         while (sp && e[stack[sp - 1]].last < e[i].start)
             sp--;
         if (sp) {
-            const struct ent *top = &e[stack[sp - 1]];
+            const struct bs_range *top = &e[stack[sp - 1]];
             bool contained = e[i].last <= top->last;
-            if (!contained || !may_contain(t, top, &e[i])) {
-                bool both_win = bs_slot_is_window(top->slot) &&
-                                bs_slot_is_window(e[i].slot);
-                report(s, both_win ? BS_V_SIBLING : BS_V_OVERLAP, e[i].node,
-                       e[i].slot, top->node, top->slot, t,
-                       "[0x%llx-0x%llx] overlaps %s %s [0x%llx-0x%llx]",
-                       (unsigned long long)e[i].start,
-                       (unsigned long long)e[i].last, t->nodes[top->node].name,
-                       bs_slot_name(top->slot), (unsigned long long)top->start,
-                       (unsigned long long)top->last);
-                /* Keep the sweep laminar: do not push a crossing range. */
+            if (!contained || !bs_slot_is_window(top->slot) ||
+                !bs_topo_is_ancestor(t, top->node, e[i].node)) {
+                if (bad(ctx, &e[i], top))
+                    break;
                 if (!contained)
                     continue;
             }
@@ -172,6 +147,26 @@ static void sweep(const bs_topo *t, struct ent *e, size_t n, struct sink *s)
         stack[sp++] = i;
     }
     free(stack);
+    return BS_OK;
+}
+
+struct overlap_ctx {
+    const bs_topo *t;
+    struct sink *s;
+};
+
+static bool report_overlap(void *ctx, const struct bs_range *r,
+                           const struct bs_range *top)
+{
+    const struct overlap_ctx *o = ctx;
+    bool both_win = bs_slot_is_window(top->slot) && bs_slot_is_window(r->slot);
+    report(o->s, both_win ? BS_V_SIBLING : BS_V_OVERLAP, r->node, r->slot,
+           top->node, top->slot, o->t,
+           "[0x%llx-0x%llx] overlaps %s %s [0x%llx-0x%llx]",
+           (unsigned long long)r->start, (unsigned long long)r->last,
+           o->t->nodes[top->node].name, bs_slot_name(top->slot),
+           (unsigned long long)top->start, (unsigned long long)top->last);
+    return false;
 }
 
 int bs_check(const bs_topo *t, const bs_topo *before, bs_violation *out,
@@ -184,12 +179,12 @@ int bs_check(const bs_topo *t, const bs_topo *before, bs_violation *out,
             if ((t->nodes[i].res[k].flags & BS_RF_ASSIGNED) &&
                 t->nodes[i].res[k].size)
                 n++;
-    struct ent *io = malloc(sizeof *io * (n ? n : 1));
-    struct ent *mem = malloc(sizeof *mem * (n ? n : 1));
+    struct bs_range *io = malloc(sizeof *io * (n ? n : 1));
+    struct bs_range *mem = malloc(sizeof *mem * (n ? n : 1));
     if (!io || !mem) {
         free(io);
         free(mem);
-        return -1;
+        return BS_ENOMEM;
     }
     size_t nio = 0, nmem = 0;
     char why[160];
@@ -261,17 +256,21 @@ int bs_check(const bs_topo *t, const bs_topo *before, bs_violation *out,
                        (unsigned long long)fb_base);
             if (!placed_ok(t, i, k, why, sizeof why))
                 report(&s, BS_V_OUTSIDE, i, k, -1, -1, t, "%s", why);
-            struct ent e = {r->addr, bs_last(r->addr, r->size), i, k};
+            struct bs_range e = {r->addr, bs_last(r->addr, r->size), i, k};
             if (f & BS_RF_IO)
                 io[nio++] = e;
             else
                 mem[nmem++] = e;
         }
     }
-    sweep(t, io, nio, &s);
-    sweep(t, mem, nmem, &s);
+    struct overlap_ctx oc = {t, &s};
+    int rc = bs_sweep(t, io, nio, report_overlap, &oc);
+    if (!rc)
+        rc = bs_sweep(t, mem, nmem, report_overlap, &oc);
     free(io);
     free(mem);
+    if (rc)
+        return rc;
 
     if (before) {
         int lim = before->nnodes < t->nnodes ? before->nnodes : t->nnodes;

@@ -75,9 +75,48 @@ struct bs_topo {
     int platform;
     uint64_t fb_base, fb_size;
     int platform_line, fb_line;
+    /* Name index (topology.c): open addressing over node ids, -1 empty,
+     * -2 deleted; nused counts both live and deleted entries. */
+    int *names;
+    size_t ncap, nused, nnamed;
 };
 
 /* ---- topology.c helpers used across the library ---- */
+
+/* Assignment of one resource.  These two are the only places that set or
+ * clear BS_RF_ASSIGNED, so that an assigned resource always has its address
+ * and the window that holds it (struct bs_res.win: a root window index below
+ * the host bridge, else the parent's window slot; BS_WIN_NONE where the
+ * caller does not know it, e.g. addresses read from a file before
+ * bs_topo_locate), and a released one is in no window.  An assigned
+ * resource is not failed. */
+void bs_res_assign(bs_topo *t, int node, int slot, uint64_t addr, int win);
+void bs_res_release(bs_topo *t, int node, int slot);
+
+/* Is anc a proper ancestor of node n (the host bridge is everyone's)? */
+bool bs_topo_is_ancestor(const bs_topo *t, int anc, int n);
+
+/* The name index behind bs_topo_find.  bs_topo_add_node indexes every new
+ * node; these keep it right when names change outside it:
+ *  - bs_topo_rename: give node id another name;
+ *  - bs_topo_unindex: node id keeps its name but is no longer found (a
+ *    removed hot-plug device whose node waits to be reused);
+ *  - bs_topo_reindex: rebuild from the nodes array (a topology read
+ *    whole, e.g. from a snapshot); *dup is the first node whose name an
+ *    earlier node already has, -1 when every name is unique.
+ * Several indexed nodes may share a name; bs_topo_find returns the lowest
+ * id, as a scan in tree order would. */
+int bs_topo_rename(bs_topo *t, int id, const char *name);
+void bs_topo_unindex(bs_topo *t, int id);
+int bs_topo_reindex(bs_topo *t, int *dup);
+
+/* Bridge windows per node (io, mem, pref) and where window slot `slot` of
+ * node `node` sits in an array that holds them for every node. */
+#define BS_BRIDGE_WINDOWS 3
+static inline size_t bs_win_index(int node, int slot)
+{
+    return (size_t)node * BS_BRIDGE_WINDOWS + (size_t)(slot - BS_SLOT_WIN_IO);
+}
 /* PCIe NumVFs is a 16-bit register. */
 #define BS_MAX_VFS 65535u
 
@@ -131,11 +170,50 @@ uint64_t bs_low_limit(const bs_topo *t, uint64_t cpu, uint32_t flags);
 /* The inverse of bs_topo_bus_addr: the CPU address of bus address `bus`
  * (the root window whose bus range holds it; itself outside all). */
 uint64_t bs_cpu_addr(const bs_topo *t, uint64_t bus, uint32_t flags);
+/* Hyper-V vPCI buses (platform.c). */
+/* The three ranges a vPCI bus takes from VMBus, in the order pci-hyperv
+ * asks for them (hv_pci_probe): config window, low, high. */
+enum { BS_HV_CFG = 0, BS_HV_LOW = 1, BS_HV_HIGH = 2, BS_HV_NREQ = 3 };
+
+/* The slot of the bus node that holds each range. */
+extern const int bs_hv_req_slot[BS_HV_NREQ];
+
+/* What a bus asks for: size (0 = nothing) and alignment of each range. */
+void bs_hv_requests(const bs_topo *t, int bus, uint64_t size[BS_HV_NREQ],
+                    uint64_t align[BS_HV_NREQ]);
+
+/* Rules of the Hyper-V platform a parsed topology must follow; errors name
+ * the file and line. */
+int bs_hv_validate(const bs_topo *t, const char *file, bs_error *err);
+
 /* Hyper-V (platform.c): VMBus's MMIO gaps, sorted by address, cut at the
  * vTPM, those ending below 1 MiB dropped (root window index in win); and
  * the framebuffer claim that holds in the first of them, if any. */
 int bs_hv_gaps(const bs_topo *t, uint64_t *base, uint64_t *last, int *win);
 bool bs_hv_fb_claim(const bs_topo *t, uint64_t *base, uint64_t *size);
+/* ---- the nesting sweep (check.c), for bs_check and the plan step checker
+ * ----
+ * Ranges of one address space (I/O or memory) must form a laminar family in
+ * which the only containment is a bridge window holding ranges of nodes
+ * below its bridge.  bs_sweep sorts e by (start, -last; windows first among
+ * equal ranges) and walks it with a stack of open ranges; for each range
+ * that crosses the innermost open range `top`, or sits inside it without
+ * `top` being a window of one of its ancestors, it calls bad(ctx, range,
+ * top), which returns true to stop.  A crossing range is not pushed, so the
+ * rest of the walk stays laminar.  BS_OK, or BS_ENOMEM. */
+struct bs_range {
+    uint64_t start, last;
+    int node, slot;
+};
+typedef bool (*bs_sweep_fn)(void *ctx, const struct bs_range *r,
+                            const struct bs_range *top);
+int bs_sweep(const bs_topo *t, struct bs_range *e, size_t n, bs_sweep_fn bad,
+             void *ctx);
+
+/* Room for element n of a growable array of *cap elements of `elem` bytes
+ * at *p (grow.c): doubles it, starting at `first`.  false when out of
+ * memory; the array is then unchanged. */
+bool bs_grow(void **p, int *cap, int n, size_t elem, int first);
 
 /* Read a whole file (readfile.c): BS_EIO / BS_ELIMIT (larger than `max`
  * bytes) / BS_ENOMEM with the file named in err; *out is the caller's. */
@@ -157,6 +235,19 @@ void bs_seterr(bs_error *e, int code, const char *file, int line, int col,
 #define BS_FOR_CHILDREN(t, parent, c)                                     \
     for (int c = (t)->nodes[(parent)].first_child; c >= 0;                \
          c = (t)->nodes[c].next_sibling)
+
+/* Value of a hexadecimal digit (either case), -1 for any other character;
+ * decimal parsers take it when it is below 10. */
+static inline int bs_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
 
 /* Human-readable size, "128G", "64K", "3M" or bytes; into buf. */
 const char *bs_fmt_size(uint64_t v, char *buf, size_t cap);

@@ -9,14 +9,14 @@
  * makes parse -> format a fixed point.
  */
 #include "core/internal.h"
+#include "core/writer.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 
 struct out {
-    char *buf;
-    size_t cap, len;
+    struct rw w;
     bool assigned; /* also write at= and win-*= (an assigned state) */
 };
 
@@ -26,12 +26,8 @@ static void emit(struct out *o, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *dst = o->len < o->cap ? o->buf + o->len : NULL;
-    size_t room = o->len < o->cap ? o->cap - o->len : 0;
-    int n = vsnprintf(dst, room, fmt, ap);
+    rw_vprintf(&o->w, fmt, ap);
     va_end(ap);
-    if (n > 0)
-        o->len += (size_t)n;
 }
 
 static void indent(struct out *o, int depth)
@@ -153,9 +149,8 @@ static void write_node(struct out *o, const bs_topo *t, int id)
 
 static size_t format(const bs_topo *t, char *buf, size_t cap, bool assigned)
 {
-    struct out o = {buf, buf ? cap : 0, 0, assigned};
-    if (o.cap)
-        buf[0] = 0;
+    struct out o = {.assigned = assigned};
+    rw_init(&o.w, buf, cap);
     if (t->name[0])
         emit(&o, "topology %s\n", t->name);
     if (t->platform == 1) /* BS_PLATFORM_HYPERV */
@@ -178,7 +173,7 @@ static size_t format(const bs_topo *t, char *buf, size_t cap, bool assigned)
         emit(&o, "\n");
     BS_FOR_CHILDREN(t, 0, c)
         write_node(&o, t, c);
-    return o.len;
+    return o.w.len;
 }
 
 size_t bs_topo_format(const bs_topo *t, char *buf, size_t cap)

@@ -9,8 +9,6 @@
  * names the line and the column of the token at fault.
  */
 #include "core/internal.h"
-#include "barspace/hyperv.h"
-#include "hyperv/hyperv.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -35,11 +33,6 @@ struct frame {
     int line, col; /* of the '{' */
 };
 
-struct name_ent {
-    uint64_t hash;
-    int node; /* -1 empty */
-};
-
 struct parser {
     const char *file;
     bs_error *err;
@@ -53,8 +46,6 @@ struct parser {
     /* Last brace-less bridge/device header: a BAR line after it most likely
      * means its '{' was forgotten, and the error says so. */
     int open_hint_line;
-    struct name_ent *names;
-    size_t ncap, nused;
 };
 
 /* ------------------------------------------------------------ errors */
@@ -290,63 +281,6 @@ static int check_word(struct parser *p, const struct tok *t, const char *v,
     if (n > max)
         return perr(p, t, "%s '%s' is longer than %zu characters", what,
                     show(&vt, b, sizeof b), max);
-    return BS_OK;
-}
-
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-    uint64_t h = UINT64_C(1469598103934665603);
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * UINT64_C(1099511628211);
-    return h;
-}
-
-/* Node with this name, or -1.  Open addressing keeps a hostile file of a
- * million nodes linear. */
-static int name_find(const struct parser *p, const char *s, size_t n,
-                     uint64_t h)
-{
-    if (!p->ncap)
-        return -1;
-    for (size_t i = h & (p->ncap - 1);; i = (i + 1) & (p->ncap - 1)) {
-        const struct name_ent *e = &p->names[i];
-        if (e->node < 0)
-            return -1;
-        const char *nm = p->t->nodes[e->node].name;
-        if (e->hash == h && strlen(nm) == n && !memcmp(nm, s, n))
-            return e->node;
-    }
-}
-
-static int name_add(struct parser *p, int node)
-{
-    if ((p->nused + 1) * 2 > p->ncap) {
-        size_t ncap = p->ncap ? p->ncap * 2 : 64;
-        struct name_ent *nt = malloc(sizeof *nt * ncap);
-        if (!nt)
-            return BS_ENOMEM;
-        for (size_t i = 0; i < ncap; i++)
-            nt[i].node = -1;
-        for (size_t i = 0; i < p->ncap; i++) {
-            if (p->names[i].node < 0)
-                continue;
-            size_t j = p->names[i].hash & (ncap - 1);
-            while (nt[j].node >= 0)
-                j = (j + 1) & (ncap - 1);
-            nt[j] = p->names[i];
-        }
-        free(p->names);
-        p->names = nt;
-        p->ncap = ncap;
-    }
-    const char *nm = p->t->nodes[node].name;
-    uint64_t h = hash_bytes(nm, strlen(nm));
-    size_t j = h & (p->ncap - 1);
-    while (p->names[j].node >= 0)
-        j = (j + 1) & (p->ncap - 1);
-    p->names[j].hash = h;
-    p->names[j].node = node;
-    p->nused++;
     return BS_OK;
 }
 
@@ -667,8 +601,10 @@ static int st_node(struct parser *p, int kind)
         return rc;
     if (tok_is(nt, "host"))
         return perr(p, nt, "the name 'host' is reserved for the host bridge");
-    uint64_t h = hash_bytes(nt->p, nt->n);
-    int dup = name_find(p, nt->p, nt->n, h);
+    char name[BS_NAME_MAX];
+    memcpy(name, nt->p, nt->n);
+    name[nt->n] = 0;
+    int dup = bs_topo_find(p->t, name);
     if (dup >= 0)
         return perr(p, nt, "duplicate name '%s' (first used on line %d)",
                     show(nt, b, sizeof b), p->t->nodes[dup].line);
@@ -771,9 +707,6 @@ static int st_node(struct parser *p, int kind)
     if (p->t->nnodes >= BS_MAX_NODES)
         return perr_code(p, BS_ELIMIT, k, "more than %d nodes", BS_MAX_NODES);
 
-    char name[BS_NAME_MAX];
-    memcpy(name, nt->p, nt->n);
-    name[nt->n] = 0;
     int id = vpci ? bs_hv_add_bus(p->t, name, (int)domain)
                   : bs_topo_add_node(p->t, parent, kind, name);
     if (id < 0)
@@ -801,11 +734,10 @@ static int st_node(struct parser *p, int kind)
         w->addr = wbase[r];
         w->size = w->want = wsize[r];
         w->align = r == 0 ? 4096 : vpci ? bs_hv_align(wsize[r]) : BS_MIB;
-        w->flags = BS_RF_ASSIGNED;
+        w->flags = 0;
         w->line = p->line;
+        bs_res_assign(p->t, id, BS_SLOT_WIN_IO + r, wbase[r], w->win);
     }
-    if ((rc = name_add(p, id)))
-        return rc;
     if (brace) {
         struct frame *f = &p->stack[p->depth++];
         f->node = id;
@@ -1124,8 +1056,7 @@ static int st_bar(struct parser *p, int what)
         if (at_addr + (n->res[slot].size - 1) < at_addr)
             return perr(p, at_tok, "address 0x%llx + size overflows 2^64",
                         (unsigned long long)at_addr);
-        n->res[slot].addr = at_addr;
-        n->res[slot].flags |= BS_RF_ASSIGNED;
+        bs_res_assign(p->t, id, slot, at_addr, n->res[slot].win);
     }
     if (have_rebar)
         n->res[slot].rebar = rebar;
@@ -1244,7 +1175,6 @@ int bs_topo_parse(const char *text, size_t len, const char *filename,
         if (err)
             memset(err, 0, sizeof *err);
     }
-    free(p->names);
     free(p);
     return rc;
 }

@@ -107,6 +107,11 @@ bs_topo *bs_topo_new(const char *name)
     }
     node_init(&t->nodes[0], BS_NODE_ROOT, -1, "host");
     t->nnodes = 1;
+    int dup;
+    if (bs_topo_reindex(t, &dup)) {
+        bs_topo_free(t);
+        return NULL;
+    }
     return t;
 }
 
@@ -116,6 +121,7 @@ void bs_topo_free(bs_topo *t)
         return;
     free(t->nodes);
     free(t->fail);
+    free(t->names);
     free(t);
 }
 
@@ -127,13 +133,17 @@ bs_topo *bs_topo_clone(const bs_topo *t)
     *c = *t;
     c->nodes = malloc(sizeof *c->nodes * (size_t)t->cap);
     c->fail = t->failcap ? malloc(sizeof *c->fail * (size_t)t->failcap) : NULL;
-    if (!c->nodes || (t->failcap && !c->fail)) {
+    c->names = t->ncap ? malloc(sizeof *c->names * t->ncap) : NULL;
+    if (!c->nodes || (t->failcap && !c->fail) || (t->ncap && !c->names)) {
         free(c->nodes);
         free(c->fail);
+        free(c->names);
         free(c);
         return NULL;
     }
     memcpy(c->nodes, t->nodes, sizeof *c->nodes * (size_t)t->nnodes);
+    if (t->ncap)
+        memcpy(c->names, t->names, sizeof *c->names * t->ncap);
     if (t->nfail)
         memcpy(c->fail, t->fail, sizeof *c->fail * (size_t)t->nfail);
     return c;
@@ -260,12 +270,140 @@ uint64_t bs_low_limit(const bs_topo *t, uint64_t cpu, uint32_t flags)
     return bs_rootwin_low(&t->win[i], &last) ? last : 0;
 }
 
+/* ---- name index ---- */
+
+static size_t name_hash(const char *s)
+{
+    uint64_t h = UINT64_C(1469598103934665603); /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
+    return (size_t)h;
+}
+
 int bs_topo_find(const bs_topo *t, const char *name)
 {
-    for (int i = 0; i < t->nnodes; i++)
-        if (!strcmp(t->nodes[i].name, name))
-            return i;
-    return BS_ENOENT;
+    int best = BS_ENOENT;
+    if (!t->ncap)
+        return best;
+    size_t m = t->ncap - 1;
+    /* At most half the table is used, so the probe ends at an empty entry. */
+    for (size_t i = name_hash(name) & m; t->names[i] != -1; i = (i + 1) & m) {
+        int v = t->names[i];
+        if (v >= 0 && (best < 0 || v < best) && !strcmp(t->nodes[v].name, name))
+            best = v;
+    }
+    return best;
+}
+
+static void index_slot(int *tab, size_t cap, const char *name, int id)
+{
+    size_t m = cap - 1, i = name_hash(name) & m;
+    while (tab[i] >= 0)
+        i = (i + 1) & m;
+    tab[i] = id;
+}
+
+/* A table for `live` names, without deleted entries. */
+static int index_resize(bs_topo *t, size_t live)
+{
+    size_t ncap = 64;
+    while (ncap < live * 4)
+        ncap *= 2;
+    int *nt = malloc(sizeof *nt * ncap);
+    if (!nt)
+        return BS_ENOMEM;
+    for (size_t i = 0; i < ncap; i++)
+        nt[i] = -1;
+    for (size_t i = 0; i < t->ncap; i++)
+        if (t->names[i] >= 0)
+            index_slot(nt, ncap, t->nodes[t->names[i]].name, t->names[i]);
+    free(t->names);
+    t->names = nt;
+    t->ncap = ncap;
+    t->nused = t->nnamed;
+    return BS_OK;
+}
+
+static int index_put(bs_topo *t, int id)
+{
+    if ((t->nused + 1) * 2 > t->ncap && index_resize(t, t->nnamed + 1))
+        return BS_ENOMEM;
+    size_t m = t->ncap - 1, i = name_hash(t->nodes[id].name) & m;
+    while (t->names[i] >= 0)
+        i = (i + 1) & m;
+    if (t->names[i] == -1)
+        t->nused++;
+    t->names[i] = id;
+    t->nnamed++;
+    return BS_OK;
+}
+
+void bs_topo_unindex(bs_topo *t, int id)
+{
+    if (!t->ncap)
+        return;
+    size_t m = t->ncap - 1;
+    for (size_t i = name_hash(t->nodes[id].name) & m; t->names[i] != -1;
+         i = (i + 1) & m) {
+        if (t->names[i] == id) {
+            t->names[i] = -2;
+            t->nnamed--;
+            return;
+        }
+    }
+}
+
+int bs_topo_rename(bs_topo *t, int id, const char *name)
+{
+    bs_topo_unindex(t, id);
+    char *nm = t->nodes[id].name;
+    size_t n = strnlen(name, sizeof t->nodes[id].name - 1);
+    memcpy(nm, name, n);
+    nm[n] = 0;
+    return index_put(t, id);
+}
+
+int bs_topo_reindex(bs_topo *t, int *dup)
+{
+    *dup = -1;
+    free(t->names);
+    t->names = NULL;
+    t->ncap = t->nused = t->nnamed = 0;
+    if (index_resize(t, (size_t)t->nnodes))
+        return BS_ENOMEM;
+    for (int i = 0; i < t->nnodes; i++) {
+        if (*dup < 0 && bs_topo_find(t, t->nodes[i].name) >= 0)
+            *dup = i;
+        if (index_put(t, i))
+            return BS_ENOMEM;
+    }
+    return BS_OK;
+}
+
+bool bs_topo_is_ancestor(const bs_topo *t, int anc, int n)
+{
+    for (int p = t->nodes[n].parent; p >= 0; p = t->nodes[p].parent)
+        if (p == anc)
+            return true;
+    return false;
+}
+
+/* ---- assignment of one resource ---- */
+
+void bs_res_assign(bs_topo *t, int node, int slot, uint64_t addr, int win)
+{
+    struct bs_res *r = &t->nodes[node].res[slot];
+    r->addr = addr;
+    r->win = win;
+    r->flags |= BS_RF_ASSIGNED;
+    r->flags &= ~(uint32_t)BS_RF_FAILED;
+}
+
+void bs_res_release(bs_topo *t, int node, int slot)
+{
+    struct bs_res *r = &t->nodes[node].res[slot];
+    r->flags &= ~(uint32_t)BS_RF_ASSIGNED;
+    r->win = BS_WIN_NONE;
 }
 
 int bs_topo_add_window(bs_topo *t, unsigned flags, uint64_t base,
@@ -311,6 +449,10 @@ int bs_topo_add_node(bs_topo *t, int parent, int kind, const char *name)
     int id = t->nnodes++;
     struct bs_node *n = &t->nodes[id];
     node_init(n, kind, parent, name);
+    if (index_put(t, id)) {
+        t->nnodes--;
+        return BS_ENOMEM;
+    }
     n->depth = t->nodes[parent].depth + 1;
     struct bs_node *p = &t->nodes[parent];
     if (p->last_child >= 0)
@@ -359,10 +501,8 @@ int bs_topo_set_bar(bs_topo *t, int id, int slot, unsigned flags,
     r->flags = flags & (BS_RF_IO | BS_RF_MEM64 | BS_RF_PREF | BS_RF_FIXED);
     r->fixed = fixed;
     r->win = BS_WIN_NONE;
-    if (r->flags & BS_RF_FIXED) {
-        r->addr = fixed;
-        r->flags |= BS_RF_ASSIGNED;
-    }
+    if (r->flags & BS_RF_FIXED)
+        bs_res_assign(t, id, slot, fixed, BS_WIN_NONE);
     if (flags & BS_RF_MEM64) {
         memset(&n->res[slot + 1], 0, sizeof n->res[slot + 1]);
         n->res[slot + 1].flags = BS_RF_UPPER;
@@ -386,15 +526,13 @@ void bs_topo_unassign(bs_topo *t)
                     r->align = r->want;
                 r->size = r->want;
             }
-            r->flags &= ~(uint32_t)(BS_RF_ASSIGNED | BS_RF_FAILED |
-                                    BS_RF_REDUCED);
+            r->flags &= ~(uint32_t)(BS_RF_FAILED | BS_RF_REDUCED);
             if (r->flags & BS_RF_FIXED) {
-                r->addr = r->fixed;
-                r->flags |= BS_RF_ASSIGNED;
+                bs_res_assign(t, i, s, r->fixed, BS_WIN_NONE);
             } else {
+                bs_res_release(t, i, s);
                 r->addr = 0;
             }
-            r->win = BS_WIN_NONE;
             if (bs_slot_is_window(s) && !(r->flags & BS_RF_FIXED))
                 r->size = 0;
         }

@@ -1,24 +1,15 @@
 /*
  * Internal interface of the Hyper-V platform layer: the model of VMBus's
  * MMIO allocator (vmbus.c), the placement of vPCI buses (assign.c) and the
- * validation of a parsed Hyper-V topology (platform.c).  Not public.
+ * reading of a guest's log (log.c).  The platform description itself
+ * (framebuffer, vPCI buses, their requests and rules) is in
+ * src/core/platform.c.  Not public.
  */
 #ifndef BS_HYPERV_H
 #define BS_HYPERV_H
 
 #include "core/internal.h"
 #include "barspace/hyperv.h"
-
-/* The three ranges a vPCI bus takes from VMBus, in the order pci-hyperv
- * asks for them (hv_pci_probe): config window, low, high. */
-enum { BS_HV_CFG = 0, BS_HV_LOW = 1, BS_HV_HIGH = 2, BS_HV_NREQ = 3 };
-
-/* The slot of the bus node that holds each range. */
-extern const int bs_hv_req_slot[BS_HV_NREQ];
-
-/* What a bus asks for: size (0 = nothing) and alignment of each range. */
-void bs_hv_requests(const bs_topo *t, int bus, uint64_t size[BS_HV_NREQ],
-                    uint64_t align[BS_HV_NREQ]);
 
 /* VMBus's MMIO pool: the gaps as vmbus_walk_resources keeps them (sorted,
  * truncated at the vTPM, those ending below 1 MiB dropped), one bs_space
@@ -59,8 +50,5 @@ void bs_hv_unplace(bs_topo *t, int bus);
  * get its ranges. */
 int bs_hv_assign(bs_topo *t);
 
-/* Rules of the Hyper-V platform a parsed topology must follow; errors name
- * the file and line. */
-int bs_hv_validate(const bs_topo *t, const char *file, bs_error *err);
 
 #endif

@@ -87,8 +87,8 @@ static int split_lines(const char *d, size_t n, struct lines *L)
                 phys++;
                 continue;
             }
-            int h1 = i + 1 < n ? imp_hexval((unsigned char)d[i + 1]) : -1;
-            int h2 = i + 2 < n ? imp_hexval((unsigned char)d[i + 2]) : -1;
+            int h1 = i + 1 < n ? bs_hexval((unsigned char)d[i + 1]) : -1;
+            int h2 = i + 2 < n ? bs_hexval((unsigned char)d[i + 2]) : -1;
             if (h1 >= 0 && h2 >= 0) {
                 c = (char)(h1 * 16 + h2);
                 i += 2;
@@ -183,7 +183,7 @@ static bool ends_in_number(const char *s)
 {
     size_t n = strlen(s);
     size_t i = n;
-    while (i && imp_hexval((unsigned char)s[i - 1]) >= 0)
+    while (i && bs_hexval((unsigned char)s[i - 1]) >= 0)
         i--;
     return i >= 2 && i < n && s[i - 1] == 'x' && s[i - 2] == '0';
 }
@@ -193,7 +193,7 @@ static bool ends_in_number(const char *s)
 static bool hex_token(const char *s)
 {
     const char *p = s;
-    while (imp_hexval((unsigned char)*p) >= 0)
+    while (bs_hexval((unsigned char)*p) >= 0)
         p++;
     return p > s && (*p == 0 || *p == ' ' || *p == '-' || *p == ']');
 }
@@ -226,7 +226,7 @@ static bool parse_num(const char **pp, bool hex_only, uint64_t *v)
     while (isxdigit((unsigned char)*p)) {
         if (x >> 60)
             return false;
-        x = x * (uint64_t)base + (uint64_t)imp_hexval((unsigned char)*p);
+        x = x * (uint64_t)base + (uint64_t)bs_hexval((unsigned char)*p);
         p++;
     }
     *v = x;
@@ -518,8 +518,6 @@ static int old_cant_assign(struct dctx *c, struct imp_dev *d, int idx,
     return apply(c, d, slot, &r, ST_FAILED);
 }
 
-static bool qemu_id(uint16_t v) { return v == 0x1b36 || v == 0x1af4; }
-
 /* Everything after "pci DDDD:BB:DD.F: ". */
 static int device_msg(struct dctx *c, struct imp_dev *d, const char *line,
                       const char *m)
@@ -545,7 +543,7 @@ static int device_msg(struct dctx *c, struct imp_dev *d, const char *line,
             d->has_id = true;
             d->vendor = (uint16_t)v;
             d->device = (uint16_t)dv;
-            if (qemu_id(d->vendor))
+            if (imp_qemu_vendor(d->vendor))
                 c->im->qemu = true;
             c->facts++;
         }

@@ -115,10 +115,14 @@ int imp_add_root_bus(bs_import *im, unsigned dom, unsigned bus);
 int imp_add_bus_window(bs_import *im, unsigned dom, unsigned bus,
                        int parent_bus, unsigned flags, uint64_t base,
                        uint64_t last);
+/* A vendor ID only QEMU's devices carry: Red Hat's QEMU devices (0x1b36)
+ * and virtio (0x1af4).  One such device marks the machine a VM. */
+static inline bool imp_qemu_vendor(unsigned v)
+{
+    return v == 0x1b36 || v == 0x1af4;
+}
 int imp_note(bs_import *im, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Value of a hex digit, -1 if c is not one. */
-int imp_hexval(int c);
 /* Window slot for a bridge window of these flags. */
 int imp_win_slot(unsigned flags);
 

@@ -43,7 +43,7 @@ static bool hexnum(const char **pp, uint64_t *v)
     while (isxdigit((unsigned char)*p)) {
         if (n == 16)
             return false;
-        x = x * 16 + (uint64_t)imp_hexval((unsigned char)*p);
+        x = x * 16 + (uint64_t)bs_hexval((unsigned char)*p);
         p++;
         n++;
     }

@@ -72,7 +72,7 @@ static int flush_hex(struct lctx *c)
         d->vendor = (uint16_t)W16(0);
         d->device = (uint16_t)W16(2);
         d->has_id = true;
-        if (d->vendor == 0x1b36 || d->vendor == 0x1af4)
+        if (imp_qemu_vendor(d->vendor))
             c->im->qemu = true;
     }
     unsigned ht = g[0x0e] & 0x7f;
@@ -317,7 +317,7 @@ static int line_fn(const char *s0, size_t n, int lineno, void *vctx)
                 c->d->has_id = true;
             }
         }
-        if (c->d->has_id && (c->d->vendor == 0x1b36 || c->d->vendor == 0x1af4))
+        if (c->d->has_id && imp_qemu_vendor(c->d->vendor))
             c->im->qemu = true;
         if (strstr(e, "QEMU") || strstr(e, "Red Hat, Inc. QEMU"))
             c->im->qemu = true;

@@ -22,19 +22,6 @@
  * number, outside 0..31, so it can never collide with a real function. */
 #define IMP_SYNTH_DEV 0x40u
 
-static bool grow(void **p, int *cap, int n, size_t elem)
-{
-    if (n < *cap)
-        return true;
-    int ncap = *cap ? *cap * 2 : 16;
-    void *np = realloc(*p, elem * (size_t)ncap);
-    if (!np)
-        return false;
-    *p = np;
-    *cap = ncap;
-    return true;
-}
-
 bs_import *bs_import_new(void)
 {
     return calloc(1, sizeof(bs_import));
@@ -117,7 +104,7 @@ struct imp_dev *imp_dev_get(bs_import *im, unsigned dom, unsigned bus,
     if (im->ndev >= IMP_MAX_DEVS)
         return NULL;
     int cap = im->capdev;
-    if (!grow((void **)&im->dev, &im->capdev, im->ndev, sizeof *im->dev))
+    if (!bs_grow((void **)&im->dev, &im->capdev, im->ndev, sizeof *im->dev, 16))
         return NULL;
     if ((cap != im->capdev || !im->hcap) && !hash_rebuild(im))
         return NULL;
@@ -161,7 +148,7 @@ int imp_add_root_window_bus(bs_import *im, unsigned dom, unsigned flags,
             return BS_OK;
         }
     }
-    if (!grow((void **)&im->win, &im->capwin, im->nwin, sizeof *im->win))
+    if (!bs_grow((void **)&im->win, &im->capwin, im->nwin, sizeof *im->win, 16))
         return BS_ENOMEM;
     struct imp_win *w = &im->win[im->nwin++];
     w->flags = flags;
@@ -178,7 +165,7 @@ int imp_add_root_bus(bs_import *im, unsigned dom, unsigned bus)
     for (int i = 0; i < im->nrb; i++)
         if (im->rb[i].dom == dom && im->rb[i].bus == bus)
             return BS_OK;
-    if (!grow((void **)&im->rb, &im->caprb, im->nrb, sizeof *im->rb))
+    if (!bs_grow((void **)&im->rb, &im->caprb, im->nrb, sizeof *im->rb, 16))
         return BS_ENOMEM;
     im->rb[im->nrb].dom = dom;
     im->rb[im->nrb].bus = bus;
@@ -204,7 +191,7 @@ int imp_add_bus_window(bs_import *im, unsigned dom, unsigned bus,
             return BS_OK;
         }
     }
-    if (!grow((void **)&im->bw, &im->capbw, im->nbw, sizeof *im->bw))
+    if (!bs_grow((void **)&im->bw, &im->capbw, im->nbw, sizeof *im->bw, 16))
         return BS_ENOMEM;
     struct imp_buswin *b = &im->bw[im->nbw++];
     b->dom = dom;
@@ -223,7 +210,7 @@ static int note_add(bs_import *im, const char *text)
             return BS_OK;
     if (im->nnote >= IMP_MAX_NOTES)
         return BS_OK; /* the last note already says so */
-    if (!grow((void **)&im->note, &im->capnote, im->nnote, sizeof *im->note))
+    if (!bs_grow((void **)&im->note, &im->capnote, im->nnote, sizeof *im->note, 16))
         return BS_ENOMEM;
     const char *t = text;
     char more[] = "more notes left out";
@@ -257,22 +244,11 @@ int imp_win_slot(unsigned flags)
     return BS_SLOT_WIN_MEM;
 }
 
-int imp_hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool hexn(const char *s, int n, unsigned *out)
 {
     unsigned v = 0;
     for (int i = 0; i < n; i++) {
-        int h = imp_hexval((unsigned char)s[i]);
+        int h = bs_hexval((unsigned char)s[i]);
         if (h < 0)
             return false;
         v = v * 16 + (unsigned)h;
@@ -299,7 +275,7 @@ bool imp_parse_bdf(const char *s, unsigned *dom, unsigned *bus, unsigned *dev,
         return false;
     f = (unsigned)(p[3] - '0');
     p += 4;
-    if (imp_hexval((unsigned char)*p) >= 0)
+    if (bs_hexval((unsigned char)*p) >= 0)
         return false;
     *dom = d;
     *bus = b;
@@ -458,13 +434,13 @@ static bool line_is_iomem(const char *s, size_t n)
     while (i < n && s[i] == ' ')
         i++;
     size_t h = 0;
-    while (i < n && imp_hexval((unsigned char)s[i]) >= 0)
+    while (i < n && bs_hexval((unsigned char)s[i]) >= 0)
         i++, h++;
     if (!h || i >= n || s[i] != '-')
         return false;
     i++;
     h = 0;
-    while (i < n && imp_hexval((unsigned char)s[i]) >= 0)
+    while (i < n && bs_hexval((unsigned char)s[i]) >= 0)
         i++, h++;
     return h && i + 2 < n && s[i] == ' ' && s[i + 1] == ':';
 }
@@ -1126,8 +1102,7 @@ static int set_resources(bs_import *im, bs_topo *t, struct imp_dev *d)
                     return rc;
                 continue;
             }
-            br->addr = r->addr;
-            br->flags |= BS_RF_ASSIGNED;
+            bs_res_assign(t, d->node, k, r->addr, br->win);
         }
         if (r->kassigned)
             im->st.kernel_assigned++;
@@ -1178,8 +1153,7 @@ static int set_resources(bs_import *im, bs_topo *t, struct imp_dev *d)
         }
         /* A window firmware programmed and the kernel kept is fixed, as
          * Linux claims it; what-if runs (diagnose) unfix everything. */
-        br->addr = r->addr;
-        br->flags |= BS_RF_ASSIGNED;
+        bs_res_assign(t, d->node, k, r->addr, br->win);
         if (r->has_fw && !r->fw_rejected && r->fw == r->addr) {
             br->flags |= BS_RF_FIXED;
             br->fixed = r->fw;

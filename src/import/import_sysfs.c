@@ -174,7 +174,7 @@ int imp_sysfs_attr(bs_import *im, unsigned dom, unsigned bus, unsigned dev,
     case 1:
         d->vendor = (uint16_t)v;
         d->has_id = true;
-        if (v == 0x1b36 || v == 0x1af4)
+        if (imp_qemu_vendor(v))
             im->qemu = true;
         break;
     case 2: d->device = (uint16_t)v; break;

@@ -75,14 +75,8 @@ static int note(bs_peer_cmp *c, const char *fmt, ...)
 
 static bs_peer_row *row_new(bs_peer_cmp *c)
 {
-    if (c->nrows == c->cap) {
-        int nc = c->cap ? c->cap * 2 : 64;
-        bs_peer_row *nr = realloc(c->rows, sizeof *nr * (size_t)nc);
-        if (!nr)
-            return NULL;
-        c->rows = nr;
-        c->cap = nc;
-    }
+    if (!bs_grow((void **)&c->rows, &c->cap, c->nrows, sizeof *c->rows, 64))
+        return NULL;
     bs_peer_row *r = &c->rows[c->nrows++];
     memset(r, 0, sizeof *r);
     return r;
@@ -102,15 +96,8 @@ static bool kparse_size(const char *s, size_t n, uint64_t *out)
     }
     size_t digits = 0;
     for (; i < n; i++, digits++) {
-        int d;
-        char ch = s[i];
-        if (ch >= '0' && ch <= '9')
-            d = ch - '0';
-        else if (base == 16 && ch >= 'a' && ch <= 'f')
-            d = ch - 'a' + 10;
-        else if (base == 16 && ch >= 'A' && ch <= 'F')
-            d = ch - 'A' + 10;
-        else
+        int d = bs_hexval((unsigned char)s[i]);
+        if (d < 0 || d >= base)
             break;
         v = v * (uint64_t)base + (uint64_t)d;
     }
@@ -202,14 +189,6 @@ struct claim {
     uint64_t lo, hi;
 };
 
-static bool is_ancestor(const bs_topo *t, int anc, int n)
-{
-    for (int p = t->nodes[n].parent; p > 0; p = t->nodes[p].parent)
-        if (p == anc)
-            return true;
-    return false;
-}
-
 /* Could Linux claim [start, start+size) for (node, slot)? */
 static bool claimable(const bs_topo *t, const struct claim *cl, int ncl,
                       int node, unsigned flags, uint64_t start, uint64_t size)
@@ -235,7 +214,7 @@ static bool claimable(const bs_topo *t, const struct claim *cl, int ncl,
         return false;
     for (int i = 0; i < ncl; i++)
         if (cl[i].io == io && start <= cl[i].hi && cl[i].lo <= hi &&
-            !is_ancestor(t, cl[i].node, node))
+            !bs_topo_is_ancestor(t, cl[i].node, node))
             return false;
     return true;
 }
@@ -401,8 +380,9 @@ int bs_peer_compare_opts(const bs_topo *t0, const bs_guest *g,
                     r->size = r->want = fw.size;
                     r->align = (fw.flags & BS_RF_IO) ? 4096 : BS_MIB;
                 }
-                r->flags |= BS_RF_FIXED | BS_RF_ASSIGNED;
-                r->fixed = r->addr = fw.start;
+                r->flags |= BS_RF_FIXED;
+                r->fixed = fw.start;
+                bs_res_assign(t, id, k, fw.start, r->win);
             }
         }
     }

@@ -8,6 +8,7 @@
  * refused with the topology line at fault rather than approximated.
  */
 #include "core/internal.h"
+#include "core/writer.h"
 #include "barspace/qemu.h"
 
 #include <inttypes.h>
@@ -382,23 +383,8 @@ const char *bs_qemu_device_type(const bs_topo *t, int node)
 
 /* ------------------------------------------------------------ output */
 
-struct out {
-    char *buf;
-    size_t cap, len;
-};
-
-static void put(struct out *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void put(struct out *o, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    size_t room = o->len < o->cap ? o->cap - o->len : 0;
-    int n = vsnprintf(room ? o->buf + o->len : NULL, room, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        o->len += (size_t)n;
-}
+/* The library's text writer (core/writer.c), by a short name. */
+#define put rw_printf
 
 static const char *qsize(uint64_t v, char *b, size_t cap)
 {
@@ -488,7 +474,7 @@ static int check_windows(const bs_topo *t, const char *file, uint64_t *ram,
     return BS_OK;
 }
 
-static int export_node(const bs_topo *t, int id, struct out *o,
+static int export_node(const bs_topo *t, int id, struct rw *o,
                        const char *file, unsigned *chassis, bs_error *err)
 {
     const struct bs_node *n = &t->nodes[id];
@@ -606,9 +592,8 @@ static int export_node(const bs_topo *t, int id, struct out *o,
 int bs_qemu_args(const bs_topo *t, const char *file, char *buf, size_t cap,
                  size_t *need, bs_error *err)
 {
-    struct out o = {buf, cap, 0};
-    if (cap)
-        buf[0] = 0;
+    struct rw o;
+    rw_init(&o, buf, cap);
     uint64_t ram, hole64;
     int rc = check_windows(t, file, &ram, &hole64, err);
     if (rc)

@@ -54,14 +54,8 @@ static bool parse_hex(const char **s, uint64_t *v)
     uint64_t x = 0;
     int nd = 0;
     for (;; p++, nd++) {
-        int d;
-        if (*p >= '0' && *p <= '9')
-            d = *p - '0';
-        else if (*p >= 'a' && *p <= 'f')
-            d = *p - 'a' + 10;
-        else if (*p >= 'A' && *p <= 'F')
-            d = *p - 'A' + 10;
-        else
+        int d = bs_hexval((unsigned char)*p);
+        if (d < 0)
             break;
         if (nd >= 16)
             return false;
@@ -259,14 +253,8 @@ static int hdr_lookup(struct hdr_seen *h, int nh, unsigned key)
 
 static int trace_push(bs_qtrace *q, const bs_qev *e)
 {
-    if (q->n == q->cap) {
-        int nc = q->cap ? q->cap * 2 : 1024;
-        bs_qev *ne = realloc(q->ev, sizeof *ne * (size_t)nc);
-        if (!ne)
-            return BS_ENOMEM;
-        q->ev = ne;
-        q->cap = nc;
-    }
+    if (!bs_grow((void **)&q->ev, &q->cap, q->n, sizeof *q->ev, 1024))
+        return BS_ENOMEM;
     q->ev[q->n++] = *e;
     return BS_OK;
 }

@@ -8,24 +8,10 @@
 
 #include "barspace/render.h"
 #include "core/internal.h"
+#include "core/writer.h"
 
 #include <stdarg.h>
 #include <stddef.h>
-
-/* ---- output ---- */
-struct rw {
-    char *buf;
-    size_t cap, len;
-    int err;      /* BS_OK or the first error (BS_ENOMEM) */
-};
-
-void rw_init(struct rw *w, char *buf, size_t cap);
-void rw_printf(struct rw *w, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-void rw_puts(struct rw *w, const char *s);
-void rw_xml(struct rw *w, const char *s);   /* XML/HTML text or attribute */
-void rw_json(struct rw *w, const char *s);  /* quoted JSON string */
-int rw_finish(struct rw *w, size_t *len);
 
 /* ---- layout model ---- */
 enum rm_kind {

@@ -514,36 +514,6 @@ static bool r_count(struct rd *r, uint32_t *out, uint32_t limit,
 
 /* ------------------------------------------------- topology validation */
 
-struct name_set {
-    uint64_t *h;
-    int *node;
-    size_t cap;
-};
-
-static uint64_t name_hash(const char *s)
-{
-    uint64_t h = UINT64_C(1469598103934665603);
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
-    return h;
-}
-
-/* Insert; returns the id of an earlier node of the same name, or -1. */
-static int name_insert(struct name_set *ns, const bs_topo *t, int id)
-{
-    uint64_t h = name_hash(t->nodes[id].name);
-    size_t i = (size_t)h & (ns->cap - 1);
-    while (ns->node[i] >= 0) {
-        if (ns->h[i] == h && !strcmp(t->nodes[ns->node[i]].name,
-                                     t->nodes[id].name))
-            return ns->node[i];
-        i = (i + 1) & (ns->cap - 1);
-    }
-    ns->h[i] = h;
-    ns->node[i] = id;
-    return -1;
-}
-
 static bool no_wrap(uint64_t base, uint64_t size)
 {
     return size && bs_last(base, size) >= base;
@@ -707,28 +677,13 @@ static int check_tree(struct rd *r, bs_topo *t, const size_t *node_at)
     if (rc)
         return rc;
     /* Names are unique: lookups by name (bs_topo_find, events) rely on it. */
-    struct name_set ns = {0};
-    ns.cap = 16;
-    while (ns.cap < (size_t)n * 2)
-        ns.cap *= 2;
-    ns.h = malloc(sizeof *ns.h * ns.cap);
-    ns.node = malloc(sizeof *ns.node * ns.cap);
-    if (!ns.h || !ns.node) {
-        free(ns.h);
-        free(ns.node);
+    int dup;
+    if (bs_topo_reindex(t, &dup))
         return rfail(r, BS_ENOMEM, node_at[0], "out of memory");
-    }
-    for (size_t i = 0; i < ns.cap; i++)
-        ns.node[i] = -1;
-    for (int i = 0; i < n && !rc; i++) {
-        int dup = name_insert(&ns, t, i);
-        if (dup >= 0)
-            rc = rfail(r, BS_EPARSE, node_at[i] + NODE_NAME,
-                       "node %d: name '%s' is already used by node %d", i,
-                       t->nodes[i].name, dup);
-    }
-    free(ns.h);
-    free(ns.node);
+    if (dup >= 0)
+        rc = rfail(r, BS_EPARSE, node_at[dup] + NODE_NAME,
+                   "node %d: name '%s' is already used by node %d", dup,
+                   t->nodes[dup].name, bs_topo_find(t, t->nodes[dup].name));
     return rc;
 }
 

@@ -315,12 +315,15 @@ static void sync_bar(bs_vm *vm, int node, int i)
     uint64_t a;
     if (!vm_bar_addr(f, i, &a))
         return; /* mid-sizing: the topology keeps the last real address */
+    /* The window a guest-written address lies in is not tracked here. */
     struct bs_res *r = &vm->t->nodes[node].res[bar_slot(i)];
-    r->addr = a ? bs_cpu_addr(vm->t, a, r->flags & BS_RF_IO) : 0;
-    if (a)
-        r->flags |= BS_RF_ASSIGNED;
-    else
-        r->flags &= ~(uint32_t)BS_RF_ASSIGNED;
+    if (a) {
+        bs_res_assign(vm->t, node, bar_slot(i),
+                      bs_cpu_addr(vm->t, a, r->flags & BS_RF_IO), r->win);
+    } else {
+        bs_res_release(vm->t, node, bar_slot(i));
+        r->addr = 0;
+    }
 }
 
 static void sync_windows(bs_vm *vm, int node)
@@ -330,13 +333,14 @@ static void sync_windows(bs_vm *vm, int node)
         struct bs_res *r = &vm->t->nodes[node].res[s];
         uint64_t b, l;
         if (vm_window(f, s, &b, &l)) {
-            r->addr = bs_cpu_addr(vm->t, b, s == BS_SLOT_WIN_IO ? BS_RF_IO : 0);
             r->size = l - b + 1;
-            r->flags |= BS_RF_ASSIGNED;
+            bs_res_assign(vm->t, node, s,
+                          bs_cpu_addr(vm->t, b, s == BS_SLOT_WIN_IO ? BS_RF_IO : 0),
+                          r->win);
         } else {
             r->addr = 0;
             r->size = 0;
-            r->flags &= ~(uint32_t)BS_RF_ASSIGNED;
+            bs_res_release(vm->t, node, s);
         }
     }
 }
