@@ -75,6 +75,7 @@ run plan plan $nvme --add 'huge at host bar0=mem64:1T'
 run boot boot $seed --guest linux-prepatch --host eager
 run boot boot $seed --guest linux-6.13 --host deferred --bridge-windows
 run replay replay tests/data/peer/sb-base.trace --topology tests/data/peer/sb-base.topo
+run generate generate --seed 7
 
 # Every command of `barspace --help` is covered above.
 cmds=$("$B" --help | sed -n '/^commands:/,/^$/p' | awk 'NF > 1 && $1 != "commands:" { print $1 }')
