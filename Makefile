@@ -41,7 +41,7 @@ TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all lib tests check check-one demo bench install clean fuzz fuzz-smoke peer
+.PHONY: all lib tests check check-one demo bench install clean fuzz fuzz-smoke peer peer-quick
 # Keep object files of test and bench binaries (they are intermediates of
 # pattern rules, which make would otherwise delete after every link).
 .SECONDARY:
@@ -118,11 +118,17 @@ clean:
 	    build-fuzz-check.log build-fuzz.log
 
 # The real peer: QEMU q35 + SeaBIOS/OVMF/qboot + Debian's Linux 6.1 on every
-# peer/topologies/*.topo (docs/peer.md).  Needs apt and network on first use;
-# not part of `make check`.
+# peer/topologies/*.topo and PEER_RANDOM random topologies (barspace
+# generate; docs/peer.md).  Needs apt and network on first use; not part of
+# `make check`.  peer-quick: four fixed topologies and six random ones.
+PEER_RANDOM ?= 150
 peer: $(BUILD)/barspace
 	sh peer/setup
-	BARSPACE=$(BUILD)/barspace sh peer/suite
+	BARSPACE=$(BUILD)/barspace sh peer/suite --random $(PEER_RANDOM)
+
+peer-quick: $(BUILD)/barspace
+	sh peer/setup
+	BARSPACE=$(BUILD)/barspace sh peer/suite --quick
 
 # Fuzzing (docs/fuzzing.md): every libFuzzer target in fuzz/, built with
 # clang (-fsanitize=fuzzer,address,undefined) in build-fuzz.  `fuzz` runs

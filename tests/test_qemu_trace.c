@@ -317,6 +317,12 @@ static void test_export_models(void)
                     "  bar 1 mem32 256\n  vfbar 0 mem64 16K\n}\n", out,
                     sizeof out, &e), BS_EINVAL);
     CHECK(strstr(e.msg, "only nvme") != NULL);
+    CHECK_EQ(export("bridge r model=root-port {\n  bar 0 mem32 4K\n"
+                    "  device a fn=0 model=nvme vfs=2 {\n    bar 0 mem64 16K\n"
+                    "    vfbar 0 mem64 16K\n  }\n"
+                    "  device b fn=1 model=qemu-xhci {\n    bar 0 mem64 16K\n  }\n}\n",
+                    out, sizeof out, &e), BS_EINVAL);
+    CHECK(strstr(e.msg, "ARI") != NULL);
 
     /* Multi-function: root ports as functions of slot 2. */
     CHECK_EQ(export("bridge a slot=2 fn=0 model=root-port {\n  bar 0 mem32 4K\n}\n"

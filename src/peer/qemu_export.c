@@ -628,6 +628,21 @@ static int check_windows(const bs_topo *t, const char *file, uint64_t *ram,
     return BS_OK;
 }
 
+/* Does another function share this node's slot on its bus? */
+static bool multifunction(const bs_topo *t, int id)
+{
+    int s, f;
+    if (bs_qemu_node_addr(t, id, &s, &f, NULL, NULL))
+        return false;
+    BS_FOR_CHILDREN(t, t->nodes[id].parent, c) {
+        int s2, f2;
+        if (c != id && !bs_qemu_node_addr(t, c, &s2, &f2, NULL, NULL) &&
+            s2 == s)
+            return true;
+    }
+    return false;
+}
+
 /* SR-IOV: QEMU 7.2's nvme offers it (sriov_max_vfs, behind an NVMe
  * subsystem); each VF has one 64-bit BAR of 16K.  The topology's vfs= is
  * TotalVFs, which is what Linux sizes the VF BAR region for. */
@@ -667,22 +682,17 @@ static int check_vfs(const bs_topo *t, int id, int m, const char *file,
                   "(bar 2) and SR-IOV together", n->name);
         return BS_EINVAL;
     }
-    return BS_OK;
-}
-
-/* Does another function share this node's slot on its bus? */
-static bool multifunction(const bs_topo *t, int id)
-{
-    int s, f;
-    if (bs_qemu_node_addr(t, id, &s, &f, NULL, NULL))
-        return false;
-    BS_FOR_CHILDREN(t, t->nodes[id].parent, c) {
-        int s2, f2;
-        if (c != id && !bs_qemu_node_addr(t, c, &s2, &f2, NULL, NULL) &&
-            s2 == s)
-            return true;
+    if (multifunction(t, id)) {
+        /* Seen with seed 1 of barspace generate: the other functions of
+         * the slot went missing in the guest. */
+        bs_seterr(err, BS_EINVAL, file, n->line, 0,
+                  "'%s': an SR-IOV nvme brings an ARI capability, and Linux "
+                  "then finds a slot's other functions only through the ARI "
+                  "next-function chain, which QEMU's other models do not "
+                  "have: give it a slot of its own", n->name);
+        return BS_EINVAL;
     }
-    return false;
+    return BS_OK;
 }
 
 /* Where a model may sit, by the model of its parent (M_NONE: root bus). */

@@ -132,17 +132,21 @@ static void bar(struct gen *g, int id, int slot, unsigned flags, uint64_t size)
 
 enum bus_kind { BUS_ROOT, BUS_PORT, BUS_CONV };
 
-/* One endpoint of a random model, with the BAR layout QEMU gives it. */
+/* One endpoint of a random model, with the BAR layout QEMU gives it.  No
+ * lsi53c895a: every boot that failed among the first 40 seeds had one
+ * (QEMU 7.2 aborted or crashed under the trace, or Linux 6.1 panicked with
+ * "IO-APIC + timer doesn't work"), so the generator does not draw it;
+ * qemu-args still exports it. */
 static void device(struct gen *g, int parent, enum bus_kind bus, int slot,
                    int fn)
 {
     static const char *const pcie_models[] = {
         "nvme", "nvme", "nvme", "ivshmem", "ivshmem", "ivshmem", "e1000e",
         "e1000", "rtl8139", "virtio-net", "virtio-gpu", "bochs-display",
-        "megasas", "lsi53c895a", "qemu-xhci",
+        "megasas", "megasas", "qemu-xhci",
     };
     static const char *const conv_models[] = {
-        "e1000", "rtl8139", "lsi53c895a", "virtio-net", "megasas", "nvme",
+        "e1000", "rtl8139", "megasas", "virtio-net", "megasas", "nvme",
         "ivshmem",
     };
     if (g->devices >= g->o->max_devices && fn <= 0)
@@ -158,7 +162,9 @@ static void device(struct gen *g, int parent, enum bus_kind bus, int slot,
     n->fn = fn;
     bool rom = chance(g, 30);
     if (!strcmp(m, "nvme")) {
-        bool sriov = bus != BUS_CONV && chance(g, 25);
+        /* not on a conventional bus (no extended config space), nor as a
+         * function of a multi-function device (qemu-args says why) */
+        bool sriov = bus != BUS_CONV && chance(g, 25) && fn < 0;
         bar(g, id, 0, BS_RF_MEM64, 16 * KIB);
         if (sriov) {
             n->num_vfs = 1 + pick(g, 8);
@@ -216,11 +222,6 @@ static void device(struct gen *g, int parent, enum bus_kind bus, int slot,
         bar(g, id, 0, BS_RF_MEM64, 16 * KIB);
         bar(g, id, 2, BS_RF_IO, 256);
         bar(g, id, 3, BS_RF_MEM64, 256 * KIB);
-        g->feat |= F_HBA;
-    } else if (!strcmp(m, "lsi53c895a")) {
-        bar(g, id, 0, BS_RF_IO, 256);
-        bar(g, id, 1, 0, 1 * KIB);
-        bar(g, id, 2, 0, 8 * KIB);
         g->feat |= F_HBA;
     } else { /* qemu-xhci */
         bar(g, id, 0, BS_RF_MEM64, 16 * KIB);
@@ -488,7 +489,7 @@ static int draw(const bs_gen_opts *o, uint64_t stream, char **out,
     int fw = o->firmware;
     if (fw == BS_GEN_FW_ANY) {
         unsigned r = pick(&g, 100);
-        fw = r < 55 ? BS_GEN_FW_NONE : r < 85 ? BS_GEN_FW_SEABIOS : BS_GEN_FW_OVMF;
+        fw = r < 60 ? BS_GEN_FW_NONE : r < 88 ? BS_GEN_FW_SEABIOS : BS_GEN_FW_OVMF;
     }
     root_bus(&g);
     const char *ram_word = "";
