@@ -133,10 +133,9 @@ static void bar(struct gen *g, int id, int slot, unsigned flags, uint64_t size)
 enum bus_kind { BUS_ROOT, BUS_PORT, BUS_CONV };
 
 /* One endpoint of a random model, with the BAR layout QEMU gives it.  No
- * lsi53c895a: every boot that failed among the first 40 seeds had one
- * (QEMU 7.2 aborted or crashed under the trace, or Linux 6.1 panicked with
- * "IO-APIC + timer doesn't work"), so the generator does not draw it;
- * qemu-args still exports it. */
+ * lsi53c895a: QEMU 7.2 aborted or crashed under the trace on two early
+ * seeds with one on a conventional bus (docs/peer.md), so the generator
+ * does not draw it; qemu-args still exports it. */
 static void device(struct gen *g, int parent, enum bus_kind bus, int slot,
                    int fn)
 {
