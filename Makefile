@@ -41,7 +41,7 @@ TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all lib tests check check-one demo bench install clean fuzz fuzz-smoke peer peer-hotplug
+.PHONY: all lib tests check check-one demo bench install clean fuzz fuzz-smoke peer peer-hotplug peer-quick
 # Keep object files of test and bench binaries (they are intermediates of
 # pattern rules, which make would otherwise delete after every link).
 .SECONDARY:
@@ -122,13 +122,21 @@ clean:
 	    build-fuzz-check.log build-fuzz.log
 
 # The real peer: QEMU q35 + SeaBIOS/OVMF/qboot + Debian's Linux 6.1 on every
-# peer/topologies/*.topo (docs/peer.md).  Needs apt and network on first use;
-# not part of `make check`.
-# PEER_KERNELS: which kernels the suite boots (default "6.1 6.12 7.2").
+# peer/topologies/*.topo and PEER_RANDOM random topologies (barspace
+# generate; docs/peer.md) under each kernel of PEER_KERNELS (default "6.1
+# 6.12 7.2"), then the hot-plug sequences.  Needs apt and network on first
+# use; not part of `make check`.  peer-quick: four fixed topologies and six
+# random ones.
+PEER_RANDOM ?= 150
 peer: $(BUILD)/barspace
 	sh peer/setup $(PEER_KERNELS)
 	BARSPACE=$(BUILD)/barspace PEER_KERNELS="$(PEER_KERNELS)" sh peer/suite
+	BARSPACE=$(BUILD)/barspace PEER_FIXED= sh peer/random-suite --random $(PEER_RANDOM)
 	$(MAKE) peer-hotplug
+
+peer-quick: $(BUILD)/barspace
+	sh peer/setup $(PEER_KERNELS)
+	BARSPACE=$(BUILD)/barspace sh peer/random-suite --quick
 
 # Hot-plug sequences (peer/sequences/) driven through QEMU's monitor, one
 # QEMU at a time; peer/hotplug-results.md.

@@ -612,12 +612,49 @@ static void test_headfill(void)
     }
 }
 
+/* A window the firmware programmed on a bridge is claimed like a fixed BAR:
+ * the linux policy places nothing new over it (seen with barspace generate
+ * seed 45 under SeaBIOS: a hot-plug port's new I/O window landed on a
+ * sibling's firmware window). */
+static void test_fixed_window_claimed(void)
+{
+    static const char text[] =
+        "window io 0x1000-0xffff\n"
+        "window mem 0xc0000000-0xfebfffff\n"
+        "bridge a {\n  device da {\n    bar 0 io 256\n  }\n}\n"
+        "bridge b {\n  device db {\n    bar 0 io 256\n  }\n}\n";
+    bs_topo *t = NULL;
+    bs_error e = {0};
+    CHECK_EQ(bs_topo_parse(text, sizeof text - 1, "t.topo", &t, &e), BS_OK);
+    if (!t)
+        return;
+    int a = bs_topo_find(t, "a"), da = bs_topo_find(t, "da");
+    struct bs_res *w = &t->nodes[a].res[BS_SLOT_WIN_IO];
+    w->size = w->want = 0x1000;
+    w->align = 0x1000;
+    w->flags |= BS_RF_FIXED | BS_RF_ASSIGNED;
+    w->fixed = w->addr = 0x1000;
+    struct bs_res *r = &t->nodes[da].res[BS_SLOT_BAR0];
+    r->flags |= BS_RF_FIXED | BS_RF_ASSIGNED;
+    r->fixed = r->addr = 0x1000;
+    bs_assign_opts o;
+    bs_assign_opts_init(&o, BS_POLICY_LINUX);
+    CHECK_EQ(bs_assign(t, &o, &e), BS_OK);
+    const struct bs_res *bw = &t->nodes[bs_topo_find(t, "b")].res[BS_SLOT_WIN_IO];
+    CHECK(bw->flags & BS_RF_ASSIGNED);
+    CHECK(bw->addr >= 0x2000); /* not over a's 0x1000-0x1fff */
+    bs_violation v[4];
+    CHECK_EQ(bs_check(t, NULL, v, 4), 0);
+    bs_topo_free(t);
+}
+
 int main(void)
 {
     test_policy_names();
     test_headfill();
     test_realloc_keeps_released_size();
     test_devfn_order();
+    test_fixed_window_claimed();
     test_seed_gpus();
     test_linux_fails_pack_succeeds();
     test_pack_shortfall();

@@ -12,6 +12,15 @@ void cli_print_error(const bs_error *e)
     fprintf(stderr, "barspace: %s\n", buf);
 }
 
+int cli_lib_error(int rc, const bs_error *e)
+{
+    if (rc == BS_ENOMEM)
+        fprintf(stderr, "barspace: out of memory\n");
+    else
+        cli_print_error(e);
+    return EXIT_BADINPUT;
+}
+
 bs_topo *cli_load_topo(const char *path)
 {
     bs_topo *t = NULL;

@@ -18,6 +18,9 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_BADINPUT = 2 };
 bs_topo *cli_load_topo(const char *path);
 /* Print an error record to stderr as "barspace: file:line:col: msg". */
 void cli_print_error(const bs_error *e);
+/* Report a failed library call (out of memory, or its error record) and
+ * return EXIT_BADINPUT. */
+int cli_lib_error(int rc, const bs_error *e);
 /* Parse "64K", "0x1000", "2G", "1T"...; false on bad syntax. */
 bool cli_parse_u64(const char *s, uint64_t *out);
 /* True if argv[i] equals one of the help flags. */

@@ -57,12 +57,8 @@ int cmd_qemu_args(int argc, char **argv)
         rc = bs_qemu_args(t, file, buf, need + 1, &need, &e);
     bs_topo_free(t);
     if (rc != BS_OK) {
-        if (rc == BS_ENOMEM)
-            fprintf(stderr, "barspace: out of memory\n");
-        else
-            cli_print_error(&e);
         free(buf);
-        return EXIT_BADINPUT;
+        return cli_lib_error(rc, &e);
     }
     if (!json) {
         fputs(buf, stdout);

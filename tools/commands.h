@@ -16,3 +16,4 @@ BS_CMD(replay, "replay a real guest's QEMU config trace against the emulation (p
 BS_CMD(churn, "replay or generate hot-plug churn: placement, moves, reduced BARs")
 BS_CMD(plan, "plan a hot-add: which devices move, the config writes, checked")
 BS_CMD(fleet, "fleet study: churn histories x gap sizes, P(failed hot-add) per policy; shards")
+BS_CMD(generate, "a seeded random q35 topology for the peer (qemu-args accepts it)")

@@ -46,6 +46,39 @@ int bs_qemu_node_addr(const bs_topo *t, int node, int *slot, int *fn,
 int bs_qemu_args(const bs_topo *t, const char *filename, char *buf,
                  size_t cap, size_t *need, bs_error *err);
 
+/* Base address QEMU 7.2 gives a q35 64-bit PCI window (pci-hole64-size) of
+ * `size` bytes when the guest has no RAM above 4G: 4G, or 1 TiB when the
+ * window would reach the AMD HyperTransport range at 0xfd00000000. */
+uint64_t bs_qemu_hole64_base(uint64_t size);
+
+/* ------------------------------------------------------------ generate */
+
+/* Seeded random q35 machines for the peer (docs/peer.md, "Random
+ * topologies").  Every topology returned parses and is accepted by
+ * bs_qemu_args; the same options give the same text. */
+enum bs_gen_firmware {
+    BS_GEN_FW_ANY = -1,   /* drawn: none 60%, seabios 28%, ovmf 12% */
+    BS_GEN_FW_NONE = 0,   /* qboot: Linux assigns everything */
+    BS_GEN_FW_SEABIOS = 1,
+    BS_GEN_FW_OVMF = 2
+};
+
+typedef struct bs_gen_opts {
+    uint64_t seed;
+    int max_devices;   /* endpoints besides the q35 built-ins (default 8) */
+    int firmware;      /* enum bs_gen_firmware (default BS_GEN_FW_ANY) */
+    uint64_t max_bar;  /* largest BAR drawn, a power of two (default 128G) */
+} bs_gen_opts;
+
+void bs_gen_opts_init(bs_gen_opts *o);
+/* The topology text for o->seed, snprintf-style into buf (*need receives
+ * its length).  Its first lines are comments: what it exercises,
+ * "# peer: firmware=X append=\"...\"" for peer/run, and "# peer-name: NAME"
+ * (firmware, seed and features) for keeping it.  BS_EINVAL for bad
+ * options. */
+int bs_qemu_generate(const bs_gen_opts *o, char *buf, size_t cap,
+                     size_t *need, bs_error *err);
+
 /* QEMU device type a node exports to ("nvme", "pcie-root-port", ...), or
  * NULL when it has none. */
 const char *bs_qemu_device_type(const bs_topo *t, int node);

@@ -762,23 +762,31 @@ static int assign_bus(struct lx *L, int bus)
     return BS_OK;
 }
 
-/* Reserve the fixed resources of a bus's devices in the bus's windows. */
+/* Reserve the fixed resources of a bus's devices in the bus's windows:
+ * BARs, and the windows of bridges the firmware programmed (Linux claims
+ * those too, so nothing new is placed over them). */
 static void claim_fixed(struct lx *L, int bus)
 {
     bs_topo *t = L->t;
     struct cand c[BS_MAX_ROOT_WINDOWS];
     int nc = bus_windows(L, bus, c);
     FOR_DEVS(L, bus, n) {
-        for (int k = 0; k < BS_SLOT_WIN_IO; k++) {
+        for (int k = 0; k < BS_NSLOTS; k++) {
             struct bs_res *r = &t->nodes[n].res[k];
             if (!r->size || !(r->flags & BS_RF_FIXED))
                 continue;
             r->win = BS_WIN_NONE;
+            /* a window's type is its slot's */
+            unsigned io = k == BS_SLOT_WIN_IO ? BS_RF_IO
+                          : bs_slot_is_window(k) ? 0 : r->flags & BS_RF_IO;
             for (int w = 0; w < nc; w++) {
                 /* pci_find_parent_resource(): never a non-prefetchable
-                 * BAR inside a prefetchable window. */
-                if (((r->flags ^ c[w].flags) & BS_RF_IO) ||
-                    ((c[w].flags & BS_RF_PREF) && !(r->flags & BS_RF_PREF)) ||
+                 * BAR or window inside a prefetchable window. */
+                unsigned pref = k == BS_SLOT_WIN_PREF ? BS_RF_PREF
+                                : bs_slot_is_window(k) ? 0
+                                : r->flags & BS_RF_PREF;
+                if ((io ^ (c[w].flags & BS_RF_IO)) ||
+                    ((c[w].flags & BS_RF_PREF) && !pref) ||
                     r->fixed < c[w].base || r->fixed > c[w].last)
                     continue;
                 if (bs_space_reserve(c[w].s, r->fixed, r->size) == BS_OK)

@@ -208,7 +208,12 @@ static bool claimable(const bs_topo *t, const struct claim *cl, int ncl,
                      start >= cl[i].lo && hi <= cl[i].hi &&
                      (io || cl[i].slot == bs_bridge_slot_for(
                                               &t->nodes[parent], flags) ||
-                      cl[i].slot == BS_SLOT_WIN_MEM);
+                      cl[i].slot == BS_SLOT_WIN_MEM ||
+                      /* Linux claims any prefetchable BAR inside a
+                       * prefetchable window (pci_find_parent_resource),
+                       * a 32-bit one SeaBIOS put there included */
+                      (cl[i].slot == BS_SLOT_WIN_PREF &&
+                       (flags & BS_RF_PREF)));
     }
     if (!inside)
         return false;

@@ -30,33 +30,79 @@ enum model {
     M_IVSHMEM,   /* ivshmem-plain */
     M_ROOTPORT,  /* pcie-root-port */
     M_UPSTREAM,  /* x3130-upstream */
-    M_DOWNSTREAM /* xio3130-downstream */
+    M_DOWNSTREAM, /* xio3130-downstream */
+    M_PCIEPCI,   /* pcie-pci-bridge: PCIe to conventional PCI */
+    M_PCIBRIDGE, /* pci-bridge: conventional PCI to PCI */
+    M_E1000,
+    M_RTL8139,
+    M_VIRTIO_NET, /* virtio-net-pci (transitional when it has an I/O BAR) */
+    M_VIRTIO_GPU, /* virtio-gpu-pci (modern only) */
+    M_BOCHS,     /* bochs-display */
+    M_QXL,       /* qxl-vga */
+    M_MEGASAS,
+    M_LSI,       /* lsi53c895a */
+    M_XHCI       /* qemu-xhci */
+};
+
+/* What a model is, beyond its BARs. */
+enum {
+    MF_BRIDGE = 1u << 0,  /* type 1 header */
+    MF_PORT = 1u << 1,    /* PCIe port: its link carries one device (slot 0) */
+    MF_CONV = 1u << 2,    /* its secondary bus is conventional PCI (SHPC: no slot 0) */
+    MF_VGA = 1u << 3,     /* claims the legacy VGA ranges: one per machine */
+    MF_ROMFILE = 1u << 4  /* has an option ROM unless romfile= is empty */
 };
 
 static const struct {
     const char *word;
     int model;
     const char *qdev;
+    unsigned mf;
 } models[] = {
-    {"q35-host", M_HOST, NULL},       {"host", M_HOST, NULL},
-    {"lpc", M_LPC, NULL},             {"ahci", M_AHCI, NULL},
-    {"smbus", M_SMBUS, NULL},         {"vga", M_VGA, "VGA"},
-    {"e1000e", M_E1000E, "e1000e"},   {"nvme", M_NVME, "nvme"},
-    {"ivshmem", M_IVSHMEM, "ivshmem-plain"},
-    {"ivshmem-plain", M_IVSHMEM, "ivshmem-plain"},
-    {"root-port", M_ROOTPORT, "pcie-root-port"},
-    {"pcie-root-port", M_ROOTPORT, "pcie-root-port"},
-    {"switch-upstream", M_UPSTREAM, "x3130-upstream"},
-    {"switch-up", M_UPSTREAM, "x3130-upstream"},
-    {"x3130-upstream", M_UPSTREAM, "x3130-upstream"},
-    {"switch-downstream", M_DOWNSTREAM, "xio3130-downstream"},
-    {"switch-down", M_DOWNSTREAM, "xio3130-downstream"},
-    {"xio3130-downstream", M_DOWNSTREAM, "xio3130-downstream"},
+    {"q35-host", M_HOST, NULL, 0},       {"host", M_HOST, NULL, 0},
+    {"lpc", M_LPC, NULL, 0},             {"ahci", M_AHCI, NULL, 0},
+    {"smbus", M_SMBUS, NULL, 0},
+    {"vga", M_VGA, "VGA", MF_VGA | MF_ROMFILE},
+    {"e1000e", M_E1000E, "e1000e", MF_ROMFILE},
+    {"nvme", M_NVME, "nvme", 0},
+    {"ivshmem", M_IVSHMEM, "ivshmem-plain", 0},
+    {"ivshmem-plain", M_IVSHMEM, "ivshmem-plain", 0},
+    {"root-port", M_ROOTPORT, "pcie-root-port", MF_BRIDGE | MF_PORT},
+    {"pcie-root-port", M_ROOTPORT, "pcie-root-port", MF_BRIDGE | MF_PORT},
+    {"switch-upstream", M_UPSTREAM, "x3130-upstream", MF_BRIDGE},
+    {"switch-up", M_UPSTREAM, "x3130-upstream", MF_BRIDGE},
+    {"x3130-upstream", M_UPSTREAM, "x3130-upstream", MF_BRIDGE},
+    {"switch-downstream", M_DOWNSTREAM, "xio3130-downstream", MF_BRIDGE | MF_PORT},
+    {"switch-down", M_DOWNSTREAM, "xio3130-downstream", MF_BRIDGE | MF_PORT},
+    {"xio3130-downstream", M_DOWNSTREAM, "xio3130-downstream", MF_BRIDGE | MF_PORT},
+    {"pcie-pci-bridge", M_PCIEPCI, "pcie-pci-bridge", MF_BRIDGE | MF_CONV},
+    {"pci-bridge", M_PCIBRIDGE, "pci-bridge", MF_BRIDGE | MF_CONV},
+    {"e1000", M_E1000, "e1000", MF_ROMFILE},
+    {"rtl8139", M_RTL8139, "rtl8139", MF_ROMFILE},
+    {"virtio-net", M_VIRTIO_NET, "virtio-net-pci", MF_ROMFILE},
+    {"virtio-net-pci", M_VIRTIO_NET, "virtio-net-pci", MF_ROMFILE},
+    {"virtio-gpu", M_VIRTIO_GPU, "virtio-gpu-pci", 0},
+    {"virtio-gpu-pci", M_VIRTIO_GPU, "virtio-gpu-pci", 0},
+    {"bochs-display", M_BOCHS, "bochs-display", MF_ROMFILE},
+    {"qxl-vga", M_QXL, "qxl-vga", MF_VGA | MF_ROMFILE},
+    {"megasas", M_MEGASAS, "megasas", 0},
+    {"lsi53c895a", M_LSI, "lsi53c895a", 0},
+    {"qemu-xhci", M_XHCI, "qemu-xhci", 0},
 };
+
+#define NMODELS (sizeof models / sizeof models[0])
+
+static unsigned model_flags(int m)
+{
+    for (size_t i = 0; i < NMODELS; i++)
+        if (models[i].model == m)
+            return models[i].mf;
+    return 0;
+}
 
 static const char *model_qdev(int m)
 {
-    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++)
+    for (size_t i = 0; i < NMODELS; i++)
         if (models[i].model == m)
             return models[i].qdev;
     return NULL;
@@ -78,7 +124,7 @@ static int model_of(const bs_topo *t, int id)
 {
     const struct bs_node *n = &t->nodes[id];
     if (n->model[0]) {
-        for (size_t i = 0; i < sizeof models / sizeof models[0]; i++)
+        for (size_t i = 0; i < NMODELS; i++)
             if (!strcmp(models[i].word, n->model))
                 return models[i].model;
         return -1;
@@ -145,6 +191,55 @@ static int expected_bars(int m, struct xbar *x)
     case M_ROOTPORT:
         XB(0, 0, 4 * KIB, 0, 0, false);
         break;
+    case M_PCIEPCI:
+    case M_PCIBRIDGE: /* the SHPC's registers */
+        XB(0, BS_RF_MEM64, 256, 0, 0, false);
+        break;
+    case M_E1000:
+        XB(0, 0, 128 * KIB, 0, 0, false);
+        XB(1, BS_RF_IO, 64, 0, 0, false);
+        XB(BS_SLOT_ROM, 0, 256 * KIB, 0, 0, true);
+        break;
+    case M_RTL8139:
+        XB(0, BS_RF_IO, 256, 0, 0, false);
+        XB(1, 0, 256, 0, 0, false);
+        XB(BS_SLOT_ROM, 0, 256 * KIB, 0, 0, true);
+        break;
+    case M_VIRTIO_NET: /* legacy I/O BAR only when transitional */
+        XB(0, BS_RF_IO, 32, 0, 0, true);
+        XB(1, 0, 4 * KIB, 0, 0, false);
+        XB(4, BS_RF_MEM64 | BS_RF_PREF, 16 * KIB, 0, 0, false);
+        XB(BS_SLOT_ROM, 0, 256 * KIB, 0, 0, true);
+        break;
+    case M_VIRTIO_GPU:
+        XB(1, 0, 4 * KIB, 0, 0, false);
+        XB(4, BS_RF_MEM64 | BS_RF_PREF, 16 * KIB, 0, 0, false);
+        break;
+    case M_BOCHS:
+        XB(0, BS_RF_PREF, 0, 4 * BS_MIB, 256 * BS_MIB, false);
+        XB(2, 0, 4 * KIB, 0, 0, false);
+        XB(BS_SLOT_ROM, 0, 32 * KIB, 0, 0, true);
+        break;
+    case M_QXL: /* ram_size_mb and vram_size_mb at their defaults */
+        XB(0, 0, 64 * BS_MIB, 0, 0, false);
+        XB(1, 0, 64 * BS_MIB, 0, 0, false);
+        XB(2, 0, 8 * KIB, 0, 0, false);
+        XB(3, BS_RF_IO, 32, 0, 0, false);
+        XB(BS_SLOT_ROM, 0, 64 * KIB, 0, 0, true);
+        break;
+    case M_MEGASAS:
+        XB(0, BS_RF_MEM64, 16 * KIB, 0, 0, false);
+        XB(2, BS_RF_IO, 256, 0, 0, false);
+        XB(3, BS_RF_MEM64, 256 * KIB, 0, 0, false);
+        break;
+    case M_LSI:
+        XB(0, BS_RF_IO, 256, 0, 0, false);
+        XB(1, 0, 1 * KIB, 0, 0, false);
+        XB(2, 0, 8 * KIB, 0, 0, false);
+        break;
+    case M_XHCI:
+        XB(0, BS_RF_MEM64, 16 * KIB, 0, 0, false);
+        break;
     }
 #undef XB
     return n;
@@ -161,7 +256,7 @@ static const char *kind_word(unsigned f)
 
 static const char *model_name(int m)
 {
-    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++)
+    for (size_t i = 0; i < NMODELS; i++)
         if (models[i].model == m)
             return models[i].word;
     return "?";
@@ -273,8 +368,11 @@ static int node_model(const bs_topo *t, int id, const char *file,
     if (m < 0) {
         bs_seterr(err, BS_EINVAL, file, n->line, 0,
                   "'%s': model=%s is not a QEMU model barspace exports "
-                  "(q35-host, lpc, ahci, smbus, vga, e1000e, nvme, ivshmem, "
-                  "root-port, switch-upstream, switch-downstream)", n->name, n->model);
+                  "(q35-host, lpc, ahci, smbus, vga, e1000e, e1000, rtl8139, "
+                  "nvme, ivshmem, virtio-net, virtio-gpu, bochs-display, "
+                  "qxl-vga, megasas, lsi53c895a, qemu-xhci; bridges: "
+                  "root-port, switch-upstream, switch-downstream, "
+                  "pcie-pci-bridge, pci-bridge)", n->name, n->model);
         return BS_EINVAL;
     }
     if (m == M_NONE) {
@@ -284,7 +382,7 @@ static int node_model(const bs_topo *t, int id, const char *file,
                   "mem32 256 + bar 2 mem64 SIZE pref; e1000e; vga)", n->name);
         return BS_EINVAL;
     }
-    bool want_bridge = m == M_ROOTPORT || m == M_UPSTREAM || m == M_DOWNSTREAM;
+    bool want_bridge = (model_flags(m) & MF_BRIDGE) != 0;
     if (want_bridge != (n->kind == BS_NODE_BRIDGE)) {
         bs_seterr(err, BS_EINVAL, file, n->line, 0,
                   "'%s': model=%s is a %s, declare it with '%s'", n->name,
@@ -317,16 +415,10 @@ int bs_qemu_node_addr(const bs_topo *t, int id, int *slot, int *fn,
         *fn = bf;
         return BS_OK;
     }
-    if (n->fn > 0) {
-        bs_seterr(err, BS_EINVAL, file, n->line, 0,
-                  "'%s': fn=%d: only the ICH9 built-ins are multi-function "
-                  "in the exported machine", n->name, n->fn);
-        return BS_EINVAL;
-    }
-    *fn = 0;
+    *fn = n->fn > 0 ? n->fn : 0;
     int pm = n->parent == 0 ? M_NONE : model_of(t, n->parent);
-    if (pm == M_ROOTPORT || pm == M_DOWNSTREAM) {
-        /* A PCIe link has one device on it: slot 0. */
+    if (model_flags(pm) & MF_PORT) {
+        /* A PCIe link has one device on it: slot 0, functions 0..7. */
         if (n->slot > 0) {
             bs_seterr(err, BS_EINVAL, file, n->line, 0,
                       "'%s': slot=%d below a PCIe port: the link below a "
@@ -335,6 +427,19 @@ int bs_qemu_node_addr(const bs_topo *t, int id, int *slot, int *fn,
         }
         *slot = 0;
         return BS_OK;
+    }
+    if (n->fn > 0 && n->slot < 0) {
+        bs_seterr(err, BS_EINVAL, file, n->line, 0,
+                  "'%s': fn=%d needs slot= (the functions of one "
+                  "multi-function device share a slot)", n->name, n->fn);
+        return BS_EINVAL;
+    }
+    if ((model_flags(pm) & MF_CONV) && n->slot == 0) {
+        bs_seterr(err, BS_EINVAL, file, n->line, 0,
+                  "'%s': slot=0 below QEMU's %s: its hot-plug controller "
+                  "(SHPC) keeps slot 0 free; use slots 1-31", n->name,
+                  model_qdev(pm));
+        return BS_EINVAL;
     }
     if (n->slot >= 0) {
         *slot = n->slot;
@@ -355,8 +460,9 @@ int bs_qemu_node_addr(const bs_topo *t, int id, int *slot, int *fn,
         int cm = model_of(t, c), s2, f2;
         if (t->nodes[c].slot >= 0 || builtin_addr(cm, &s2, &f2))
             continue;
-        int pref = n->parent != 0 ? 0 : cm == M_VGA ? 1 : cm == M_E1000E ? 2 : 3;
-        s = used[pref] ? (n->parent ? 0 : 3) : pref;
+        int low = (model_flags(pm) & MF_CONV) ? 1 : 0;
+        int pref = n->parent != 0 ? low : cm == M_VGA ? 1 : cm == M_E1000E ? 2 : 3;
+        s = used[pref] ? (n->parent ? low : 3) : pref;
         while (s < 32 && used[s])
             s++;
         if (s < 32)
@@ -403,11 +509,34 @@ static const char *qsize(uint64_t v, char *b, size_t cap)
 }
 
 #define Q35_MMCONFIG UINT64_C(0xb0000000)
+/* QEMU (7.1+) keeps guest addresses of an AMD vCPU -- qemu64 and, under
+ * TCG, max are AMD -- out of the HyperTransport range below 1 TiB: when the
+ * 64-bit hole would reach 0xfd00000000 it starts at 1 TiB instead of 4G. */
+#define AMD_HT_START UINT64_C(0xfd00000000)
+#define AMD_ABOVE_1T (UINT64_C(1) << 40)
+/* QEMU's default physical address width under TCG. */
+#define QEMU_PHYS_BITS 40
 #define Q35_HOLE_LO UINT64_C(0xc0000000)
 #define Q35_HOLE_HI UINT64_C(0xfebfffff)
 
 /* The host windows must be q35's for a RAM size: [RAM, 0xafffffff],
  * [0xc0000000, 0xfebfffff], [4G, 4G + hole64) and I/O inside 0xd00-0xffff. */
+uint64_t bs_qemu_hole64_base(uint64_t size)
+{
+    return BS_4G + size - 1 >= AMD_HT_START ? AMD_ABOVE_1T : BS_4G;
+}
+
+/* Physical address bits the guest needs to reach the end of the 64-bit
+ * window (QEMU refuses to start otherwise: "phys-bits too low"). */
+static int phys_bits(uint64_t hole64)
+{
+    uint64_t last = bs_qemu_hole64_base(hole64) + hole64 - 1;
+    int bits = 1;
+    while (bits < 64 && (last >> bits))
+        bits++;
+    return bits;
+}
+
 static int check_windows(const bs_topo *t, const char *file, uint64_t *ram,
                          uint64_t *hole64, bs_error *err)
 {
@@ -444,7 +573,17 @@ static int check_windows(const bs_topo *t, const char *file, uint64_t *ram,
                 return BS_EINVAL;
             }
             *ram = w->base;
-        } else if (w->base == BS_4G) {
+        } else if (w->base == BS_4G || w->base == AMD_ABOVE_1T) {
+            if (w->base != bs_qemu_hole64_base(w->size)) {
+                char a[16];
+                bs_seterr(err, BS_EINVAL, file, w->line, 0,
+                          "QEMU puts a %s 64-bit window at 0x%" PRIx64
+                          " (it moves the hole to 1 TiB when it would reach "
+                          "the HyperTransport range at 0xfd00000000)",
+                          bs_fmt_size(w->size, a, sizeof a),
+                          bs_qemu_hole64_base(w->size));
+                return BS_EINVAL;
+            }
             if (w->size & (BS_GIB - 1)) {
                 bs_seterr(err, BS_EINVAL, file, w->line, 0,
                           "QEMU sizes the 64-bit window (pci-hole64-size) "
@@ -456,7 +595,8 @@ static int check_windows(const bs_topo *t, const char *file, uint64_t *ram,
             bs_seterr(err, BS_EINVAL, file, w->line, 0,
                       "q35 cannot have this window: its memory windows are "
                       "[RAM size, 0xafffffff], 0xc0000000-0xfebfffff and "
-                      "0x100000000 + pci-hole64-size");
+                      "0x100000000 + pci-hole64-size (at 1 TiB when that "
+                      "would reach 0xfd00000000)");
             return BS_EINVAL;
         }
     }
@@ -474,6 +614,97 @@ static int check_windows(const bs_topo *t, const char *file, uint64_t *ram,
     return BS_OK;
 }
 
+/* Does another function share this node's slot on its bus? */
+static bool multifunction(const bs_topo *t, int id)
+{
+    int s, f;
+    if (bs_qemu_node_addr(t, id, &s, &f, NULL, NULL))
+        return false;
+    BS_FOR_CHILDREN(t, t->nodes[id].parent, c) {
+        int s2, f2;
+        if (c != id && !bs_qemu_node_addr(t, c, &s2, &f2, NULL, NULL) &&
+            s2 == s)
+            return true;
+    }
+    return false;
+}
+
+/* SR-IOV: QEMU 7.2's nvme offers it (sriov_max_vfs, behind an NVMe
+ * subsystem); each VF has one 64-bit BAR of 16K.  The topology's vfs= is
+ * TotalVFs, which is what Linux sizes the VF BAR region for. */
+#define NVME_MAX_VFS 32
+
+static int check_vfs(const bs_topo *t, int id, int m, const char *file,
+                     bs_error *err)
+{
+    const struct bs_node *n = &t->nodes[id];
+    bool any = n->num_vfs != 0;
+    for (int k = BS_SLOT_VF0; k < BS_SLOT_VF0 + 6; k++)
+        any = any || n->res[k].size;
+    if (!any)
+        return BS_OK;
+    if (m != M_NVME) {
+        bs_seterr(err, BS_EINVAL, file, n->line, 0,
+                  "'%s': vfs=%u: of the exported QEMU models only nvme has "
+                  "SR-IOV", n->name, n->num_vfs);
+        return BS_EINVAL;
+    }
+    const struct bs_res *v = &n->res[BS_SLOT_VF0];
+    bool ok = n->num_vfs >= 1 && n->num_vfs <= NVME_MAX_VFS &&
+              v->size && v->align == 16 * KIB &&
+              (v->flags & (BS_RF_MEM64 | BS_RF_PREF)) == BS_RF_MEM64;
+    for (int k = BS_SLOT_VF0 + 1; k < BS_SLOT_VF0 + 6; k++)
+        ok = ok && (!n->res[k].size || (n->res[k].flags & BS_RF_UPPER));
+    if (!ok) {
+        bs_seterr(err, BS_EINVAL, file, v->line ? v->line : n->line, 0,
+                  "'%s': QEMU's nvme has SR-IOV as vfs=1..%d with exactly "
+                  "'vfbar 0 mem64 16K' (one 16K BAR per VF)", n->name,
+                  NVME_MAX_VFS);
+        return BS_EINVAL;
+    }
+    if (n->res[BS_SLOT_BAR0 + 2].size) {
+        bs_seterr(err, BS_EINVAL, file, n->line, 0,
+                  "'%s': QEMU's nvme cannot have a controller memory buffer "
+                  "(bar 2) and SR-IOV together", n->name);
+        return BS_EINVAL;
+    }
+    if (multifunction(t, id)) {
+        /* Seen with seed 1 of barspace generate: the other functions of
+         * the slot went missing in the guest. */
+        bs_seterr(err, BS_EINVAL, file, n->line, 0,
+                  "'%s': an SR-IOV nvme brings an ARI capability, and Linux "
+                  "then finds a slot's other functions only through the ARI "
+                  "next-function chain, which QEMU's other models do not "
+                  "have: give it a slot of its own", n->name);
+        return BS_EINVAL;
+    }
+    return BS_OK;
+}
+
+/* Where a model may sit, by the model of its parent (M_NONE: root bus). */
+static const char *placement_error(int m, int pm)
+{
+    unsigned f = model_flags(m), pf = model_flags(pm);
+    if (m == M_UPSTREAM && pm != M_ROOTPORT && pm != M_DOWNSTREAM)
+        return "a switch's upstream port sits below a root port or a "
+               "downstream port";
+    if (m == M_DOWNSTREAM && pm != M_UPSTREAM)
+        return "a downstream port sits below a switch's upstream port";
+    if (pm == M_UPSTREAM && m != M_DOWNSTREAM)
+        return "below a switch's upstream port only downstream ports "
+               "(bridges) can sit";
+    if (m == M_ROOTPORT && pm != M_NONE)
+        return "a root port sits on the root bus";
+    if (m == M_PCIEPCI && pm != M_NONE && !(pf & MF_PORT))
+        return "a pcie-pci-bridge sits on the root bus or below a PCIe port";
+    if (m == M_PCIBRIDGE && !(pf & MF_CONV))
+        return "a pci-bridge sits on a conventional PCI bus (below a "
+               "pcie-pci-bridge or another pci-bridge)";
+    if ((pf & MF_CONV) && (f & MF_PORT))
+        return "PCIe ports cannot sit on a conventional PCI bus";
+    return NULL;
+}
+
 static int export_node(const bs_topo *t, int id, struct rw *o,
                        const char *file, unsigned *chassis, bs_error *err)
 {
@@ -482,50 +713,33 @@ static int export_node(const bs_topo *t, int id, struct rw *o,
     if (m < 0)
         return m;
     int rc = check_bars(t, id, m, file, err);
+    if (!rc)
+        rc = check_vfs(t, id, m, file, err);
     if (rc)
         return rc;
-    if (n->num_vfs) {
-        bs_seterr(err, BS_EINVAL, file, n->line, 0,
-                  "'%s': vfs=%u: the exported QEMU models have no SR-IOV",
-                  n->name, n->num_vfs);
-        return BS_EINVAL;
-    }
     int pm = n->parent == 0 ? M_NONE : model_of(t, n->parent);
-    if (m == M_UPSTREAM && pm != M_ROOTPORT && pm != M_DOWNSTREAM) {
-        bs_seterr(err, BS_EINVAL, file, n->line, 0,
-                  "'%s': a switch's upstream port sits below a root port or "
-                  "a downstream port", n->name);
+    const char *why = placement_error(m, pm);
+    if (why) {
+        bs_seterr(err, BS_EINVAL, file, n->line, 0, "'%s': %s", n->name, why);
         return BS_EINVAL;
     }
-    if (m == M_DOWNSTREAM && pm != M_UPSTREAM) {
-        bs_seterr(err, BS_EINVAL, file, n->line, 0,
-                  "'%s': a downstream port sits below a switch's upstream "
-                  "port", n->name);
-        return BS_EINVAL;
-    }
-    if (pm == M_UPSTREAM && m != M_DOWNSTREAM) {
-        bs_seterr(err, BS_EINVAL, file, n->line, 0,
-                  "'%s': below a switch's upstream port only downstream "
-                  "ports (bridges) can sit", n->name);
-        return BS_EINVAL;
-    }
-    if (m == M_ROOTPORT && n->parent != 0) {
-        bs_seterr(err, BS_EINVAL, file, n->line, 0,
-                  "'%s': a root port sits on the root bus", n->name);
-        return BS_EINVAL;
-    }
-    if ((pm == M_ROOTPORT || pm == M_DOWNSTREAM) &&
-        t->nodes[n->parent].first_child != id) {
+    if ((model_flags(pm) & MF_PORT) && t->nodes[n->parent].first_child != id &&
+        n->fn <= 0) {
         bs_seterr(err, BS_EINVAL, file, n->line, 0,
                   "'%s': port '%s' already has a device: a PCIe link "
-                  "carries one device (use a switch for more)",
+                  "carries one device (use a switch for more, or fn= for "
+                  "the functions of one multi-function device)",
                   n->name, t->nodes[n->parent].name);
         return BS_EINVAL;
     }
-    if (m == M_UPSTREAM && (n->flags & BS_NF_HOTPLUG)) {
+    if ((m == M_UPSTREAM || (model_flags(m) & MF_CONV)) &&
+        (n->flags & BS_NF_HOTPLUG)) {
         bs_seterr(err, BS_EINVAL, file, n->line, 0,
-                  "'%s': a switch's upstream port has no slot to hot-plug "
-                  "into (put 'hotplug' on its downstream ports)", n->name);
+                  "'%s': %s", n->name, m == M_UPSTREAM
+                  ? "a switch's upstream port has no slot to hot-plug into "
+                    "(put 'hotplug' on its downstream ports)"
+                  : "SHPC hot-plug of a conventional bridge is not exported "
+                    "(Linux sees no hot-plug bridge there)");
         return BS_EINVAL;
     }
     if (n->kind == BS_NODE_BRIDGE && m != M_ROOTPORT &&
@@ -537,7 +751,7 @@ static int export_node(const bs_topo *t, int id, struct rw *o,
     }
     if (n->flags & BS_NF_PREF32) {
         bs_seterr(err, BS_EINVAL, file, n->line, 0,
-                  "'%s': QEMU's PCIe ports have 64-bit prefetchable windows; "
+                  "'%s': QEMU's bridges have 64-bit prefetchable windows; "
                   "pref32 cannot be expressed", n->name);
         return BS_EINVAL;
     }
@@ -556,19 +770,37 @@ static int export_node(const bs_topo *t, int id, struct rw *o,
     if (m == M_IVSHMEM)
         put(o, "-object\nmemory-backend-ram,id=mem%d,size=%s,reserve=off\n", id,
             qsize(n->res[BS_SLOT_BAR0 + 2].size, a, sizeof a));
+    if (n->num_vfs)
+        put(o, "-device\nnvme-subsys,id=ss%d\n", id);
     put(o, "-device\n%s,id=n%d,bus=%s,addr=0x%x", qdev, id, bus, slot);
+    if (multifunction(t, id))
+        put(o, ".%d,multifunction=on", fn);
     switch (m) {
     case M_VGA:
         put(o, ",vgamem_mb=%" PRIu64, n->res[BS_SLOT_BAR0].size >> 20);
+        break;
+    case M_BOCHS:
+        put(o, ",vgamem=%s", qsize(n->res[BS_SLOT_BAR0].size, a, sizeof a));
+        break;
+    case M_VIRTIO_NET:
+        put(o, ",disable-legacy=%s,disable-modern=off",
+            n->res[BS_SLOT_BAR0].size ? "off" : "on");
         break;
     case M_NVME:
         put(o, ",serial=n%d", id);
         if (n->res[BS_SLOT_BAR0 + 2].size)
             put(o, ",cmb_size_mb=%" PRIu64,
                 n->res[BS_SLOT_BAR0 + 2].size >> 20);
+        if (n->num_vfs)
+            put(o, ",subsys=ss%d,sriov_max_vfs=%u,sriov_vq_flexible=%u,"
+                   "sriov_vi_flexible=%u", id, n->num_vfs, 2 * n->num_vfs,
+                n->num_vfs);
         break;
     case M_IVSHMEM:
         put(o, ",memdev=mem%d", id);
+        break;
+    case M_PCIBRIDGE:
+        put(o, ",chassis_nr=%u", (*chassis)++);
         break;
     case M_ROOTPORT:
     case M_DOWNSTREAM:
@@ -583,9 +815,35 @@ static int export_node(const bs_topo *t, int id, struct rw *o,
             put(o, ",pref64-reserve=%s", qsize(n->reserve[2], a, sizeof a));
         break;
     }
-    if ((m == M_VGA || m == M_E1000E) && !n->res[BS_SLOT_ROM].size)
+    if ((model_flags(m) & MF_ROMFILE) && !n->res[BS_SLOT_ROM].size)
         put(o, ",romfile=");
     put(o, "\n");
+    return BS_OK;
+}
+
+/* Display devices: one that claims the legacy VGA ranges at most, and
+ * QEMU wants a qxl-vga to be the first display on its command line. */
+static int check_displays(const bs_topo *t, const char *file, bs_error *err)
+{
+    int vga = 0, displays = 0;
+    for (int id = 1; id < t->nnodes; id++) {
+        int m = model_of(t, id);
+        bool disp = m == M_VGA || m == M_QXL || m == M_BOCHS ||
+                    m == M_VIRTIO_GPU;
+        if (m == M_QXL && displays) {
+            bs_seterr(err, BS_EINVAL, file, t->nodes[id].line, 0,
+                      "'%s': QEMU makes a qxl-vga console 0: put it before "
+                      "every other display device", t->nodes[id].name);
+            return BS_EINVAL;
+        }
+        if ((model_flags(m) & MF_VGA) && vga++) {
+            bs_seterr(err, BS_EINVAL, file, t->nodes[id].line, 0,
+                      "'%s': a second VGA device (vga, qxl-vga): only one "
+                      "can claim the legacy VGA ranges", t->nodes[id].name);
+            return BS_EINVAL;
+        }
+        displays += disp;
+    }
     return BS_OK;
 }
 
@@ -614,10 +872,14 @@ int bs_qemu_args(const bs_topo *t, const char *file, char *buf, size_t cap,
             return BS_EINVAL;
         }
     }
+    if ((rc = check_displays(t, file, err)))
+        return rc;
     char a[32];
     put(&o, "-machine\nq35\n-m\n%s\n-nodefaults\n-global\n"
             "q35-pcihost.pci-hole64-size=%s\n",
         qsize(ram, a, sizeof a), qsize(hole64, a + 16, 16));
+    if (phys_bits(hole64) > QEMU_PHYS_BITS)
+        put(&o, "-cpu\nmax,phys-bits=%d\n", phys_bits(hole64));
     /* Two nodes at one address would make QEMU fail obscurely; say which. */
     unsigned chassis = 1;
     for (int id = 1; id < t->nnodes; id++) {

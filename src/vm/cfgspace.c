@@ -46,7 +46,32 @@ static const struct model_id {
     {"ich9-ahci", 0x8086, 0x2922, 0x010601},
     {"smbus", 0x8086, 0x2930, 0x0c0500},
     {"hda", 0x8086, 0x293e, 0x040300},
+    {"pcie-pci-bridge", 0x1b36, 0x000e, 0x060400},
+    {"pci-bridge", 0x1b36, 0x0001, 0x060400},
+    {"e1000", 0x8086, 0x100e, 0x020000},
+    {"rtl8139", 0x10ec, 0x8139, 0x020000},
+    {"virtio-net*", 0x1af4, 0x1000, 0x020000},
+    {"virtio-gpu*", 0x1af4, 0x1050, 0x038000},
+    {"qxl-vga", 0x1b36, 0x0100, 0x030000},
+    {"megasas", 0x1000, 0x0060, 0x010400},
+    {"lsi53c895a", 0x1000, 0x0012, 0x010000},
+    {"qemu-xhci", 0x1b36, 0x000d, 0x0c0330},
 };
+
+/* QEMU bridges whose unprogrammed windows reset to all zeros (the x3130
+ * switch ports and the conventional PCI bridges), unlike pcie-root-port. */
+static bool qemu_zero_window_model(const char *m)
+{
+    static const char *const zero[] = {
+        "switch-upstream", "switch-up", "x3130-upstream",
+        "switch-downstream", "switch-down", "xio3130-downstream",
+        "pcie-pci-bridge", "pci-bridge",
+    };
+    for (size_t i = 0; i < sizeof zero / sizeof zero[0]; i++)
+        if (!strcmp(m, zero[i]))
+            return true;
+    return false;
+}
 
 static const struct model_id *model_lookup(const char *m)
 {
@@ -277,9 +302,7 @@ static void window_init(const bs_topo *t, struct vm_fn *f,
     /* Unprogrammed windows read closed (base above limit), as QEMU's
      * pcie-root-port resets them; QEMU's x3130/xio3130 switch ports reset
      * them to all zeros instead (open at 0), which the replayer asks for. */
-    bool zeros = qemu_switch_reset &&
-                 (!strcmp(n->model, "switch-upstream") ||
-                  !strcmp(n->model, "switch-downstream"));
+    bool zeros = qemu_switch_reset && qemu_zero_window_model(n->model);
     uint64_t b = zeros ? 0 : 0xf000, l = 0;
     if (io->size && (io->flags & BS_RF_ASSIGNED) &&
         to_bus(t, io->addr, BS_RF_IO) <= 0xffff)

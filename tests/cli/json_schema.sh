@@ -87,6 +87,7 @@ run hv-diagnose diagnose tests/data/hyperv/gpu-high-fail.dmesg tests/data/hyperv
 run hv-diagnose diagnose tests/data/hyperv/all-ok.journal
 "$B" assign examples/hyperv-25nvme.topo -o "$tmp/hv.topo" >/dev/null
 run check check "$tmp/hv.topo"
+run generate generate --seed 7
 
 # Every command of `barspace --help` is covered above.
 cmds=$("$B" --help | sed -n '/^commands:/,/^$/p' | awk 'NF > 1 && $1 != "commands:" { print $1 }')

@@ -102,6 +102,27 @@ expect_rc 1 $? "compare 6.1's boot with the 7.2 model"
 "$BARSPACE" compare "$D/k61-switch-nested.out" --topology "$D/switch-nested.topo" --policy linux-9.9 > "$tmp/c" 2>&1
 expect_rc 2 $? "compare with an unknown model"
 expect_grep 'linux-6.12' "$tmp/c" "unknown model lists the known ones"
+# generate: the same seed gives the same file, qemu-args takes it, and it
+# carries the peer/run directive; bad options exit 2.
+"$BARSPACE" generate --seed 12 -o "$tmp/g1.topo" > "$tmp/o" 2>&1
+expect_rc 0 $? "generate -o"
+"$BARSPACE" generate --seed 12 > "$tmp/g2.topo" 2>&1
+if cmp -s "$tmp/g1.topo" "$tmp/g2.topo"; then ok; else no "generate: seed 12 twice differs"; fi
+"$BARSPACE" generate --seed 13 > "$tmp/g3.topo" 2>&1
+if cmp -s "$tmp/g1.topo" "$tmp/g3.topo"; then no "generate: seeds 12 and 13 alike"; else ok; fi
+expect_grep '^# peer: firmware=[a-z]* append="' "$tmp/g1.topo" "generate directive"
+"$BARSPACE" qemu-args "$tmp/g1.topo" > "$tmp/ga" 2>&1
+expect_rc 0 $? "qemu-args on a generated topology"
+"$BARSPACE" generate --seed 3 --firmware none --devices 2 --max-bar 1M > "$tmp/g4.topo" 2>&1
+expect_rc 0 $? "generate with knobs"
+expect_grep '^# peer: firmware=none ' "$tmp/g4.topo" "generate --firmware none"
+"$BARSPACE" generate > "$tmp/e" 2>&1
+expect_rc 2 $? "generate without --seed"
+"$BARSPACE" generate --seed 1 --max-bar 3M > "$tmp/e" 2>&1
+expect_rc 2 $? "generate --max-bar 3M"
+"$BARSPACE" generate --seed 1 --firmware uefi > "$tmp/e" 2>&1
+expect_rc 2 $? "generate --firmware uefi"
+expect_grep 'seabios, ovmf, none or any' "$tmp/e" "generate --firmware message"
 
 echo "peer_offline: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
