@@ -108,11 +108,6 @@ void bs_topo_locate(bs_topo *t);
 int bs_bus_candidates(const bs_topo *t, int b, uint32_t f, int *win,
                       uint64_t *lo, uint64_t *hi, int cap);
 
-/* Read a whole file (readfile.c): BS_EIO / BS_ELIMIT (larger than `max`
- * bytes) / BS_ENOMEM with the file named in err; *out is the caller's. */
-int bs_read_file(const char *path, size_t max, char **out, size_t *len,
-                 bs_error *err);
-
 /* Append a failure record and return it (NULL only on ENOMEM, when the last
  * record's reason says that more failures were lost). */
 bs_failure *bs_failure_add(bs_topo *t, int node, int slot, int win_node,
@@ -128,8 +123,5 @@ void bs_seterr(bs_error *e, int code, const char *file, int line, int col,
 #define BS_FOR_CHILDREN(t, parent, c)                                     \
     for (int c = (t)->nodes[(parent)].first_child; c >= 0;                \
          c = (t)->nodes[c].next_sibling)
-
-/* Human-readable size, "128G", "64K", "3M" or bytes; into buf. */
-const char *bs_fmt_size(uint64_t v, char *buf, size_t cap);
 
 #endif

@@ -8,6 +8,7 @@
  * input parsed, so a bad file never leaves half of itself behind.
  */
 #include "import/import_internal.h"
+#include "core/lex.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -247,55 +248,18 @@ int imp_win_slot(unsigned flags)
 
 int imp_hexval(int c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    return bs_lex_xdigit(c);
 }
 
-static bool hexn(const char *s, int n, unsigned *out)
-{
-    unsigned v = 0;
-    for (int i = 0; i < n; i++) {
-        int h = imp_hexval((unsigned char)s[i]);
-        if (h < 0)
-            return false;
-        v = v * 16 + (unsigned)h;
-    }
-    *out = v;
-    return true;
-}
-
-/* "DDDD:BB:DD.F" or "BB:DD.F" (domain 0). */
+/* "DDDD:BB:DD.F" or "BB:DD.F" (domain 0), in the kernel's fixed widths. */
 bool imp_parse_bdf(const char *s, unsigned *dom, unsigned *bus, unsigned *dev,
                    unsigned *fn, const char **end)
 {
-    unsigned d = 0, b, v, f;
-    const char *p = s;
-    if (hexn(p, 4, &d) && p[4] == ':' && hexn(p + 5, 2, &b) && p[7] == ':') {
-        p += 8;
-    } else if (hexn(p, 2, &b) && p[2] == ':') {
-        d = 0;
-        p += 3;
-    } else {
-        return false;
-    }
-    if (!hexn(p, 2, &v) || p[2] != '.' || p[3] < '0' || p[3] > '7' || v > 31)
-        return false;
-    f = (unsigned)(p[3] - '0');
-    p += 4;
-    if (imp_hexval((unsigned char)*p) >= 0)
-        return false;
-    *dom = d;
-    *bus = b;
-    *dev = v;
-    *fn = f;
-    if (end)
-        *end = p;
-    return true;
+    size_t k = bs_lex_bdf(s, strnlen(s, 16), BS_LEX_BDF_FIXED, dom, bus, dev,
+                          fn);
+    if (k && end)
+        *end = s + k;
+    return k != 0;
 }
 
 int imp_for_lines(const char *data, size_t len,
