@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "barspace/qemu.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,30 +60,32 @@ static const char *res_str(char *b, size_t cap, int assigned, uint64_t a,
     return b;
 }
 
+struct compare_args {
+    const char *topology, *append;
+    int json;
+};
+
+#define O(f) offsetof(struct compare_args, f)
+static const cli_opt opts[] = {
+    {"--topology", CLI_STR, O(topology), 0, NULL, 0, 0, "FILE"},
+    {"--append", CLI_STR, O(append), 0, NULL, 0, 0, "CMDLINE"},
+    {"--json", CLI_FLAG, O(json), 0, NULL, 0, 0, NULL},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+#undef O
+
+static const cli_cmd cmd = {"compare", usage_text, opts, 1, 1, "OUTDIR"};
+
 int cmd_compare(int argc, char **argv)
 {
-    const char *dir = NULL, *topo = NULL, *append_opt = NULL;
-    bool json = false;
-    for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        } else if (!strcmp(argv[i], "--json"))
-            json = true;
-        else if (!strcmp(argv[i], "--topology") && i + 1 < argc)
-            topo = argv[++i];
-        else if (!strcmp(argv[i], "--append") && i + 1 < argc)
-            append_opt = argv[++i];
-        else if (argv[i][0] == '-')
-            return cli_usage_error("compare", "unknown or incomplete option '%s'",
-                                   argv[i]);
-        else if (dir)
-            return cli_usage_error("compare", "only one OUTDIR");
-        else
-            dir = argv[i];
-    }
-    if (!dir || !topo)
-        return cli_usage_error("compare", "need OUTDIR and --topology FILE");
+    struct compare_args a = {0};
+    int nops, prc = cli_parse(&cmd, argc, argv, &a, &nops);
+    if (prc != CLI_RUN)
+        return cli_parse_exit(prc);
+    if (!a.topology)
+        return cli_usage_error("compare", "missing --topology FILE");
+    const char *dir = argv[0], *topo = a.topology, *append_opt = a.append;
+    bool json = a.json;
     bs_topo *t = cli_load_topo(topo);
     if (!t)
         return EXIT_BADINPUT;

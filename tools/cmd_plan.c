@@ -5,6 +5,7 @@
 #include "barspace/churn.h"
 #include "barspace/plan.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +22,8 @@ static const char usage_text[] =
     "\n"
     "  --add SPEC    the device, as in an 'add' line of a trace (docs/churn.md):\n"
     "                NAME at PARENT barN=KIND:SIZE[:rebar=MIN-MAX] ... [vfs=N]\n"
-    "  --policy P    barspace (default) or linux (never moves; fails instead)\n"
+    "  --policy P    barspace (default; alias pack) or linux / linux-X.Y\n"
+    "                (never moves; fails instead)\n"
     "  --json        machine-readable output (schema barspace.plan/1)\n"
     "\n"
     "exit: 0 a plan exists, 1 none, 2 bad input\n"
@@ -41,37 +43,43 @@ static const char *op_name(int op)
     return "?";
 }
 
+struct plan_args {
+    const char *add;
+    cli_policy policy;
+    int json;
+};
+
+#define O(f) offsetof(struct plan_args, f)
+static const cli_opt opts[] = {
+    {"--add", CLI_STR, O(add), 0, NULL, 0, 0, "SPEC"},
+    {"--policy", CLI_POLICY, O(policy), 0, NULL, 0, 0, "P"},
+    {"--json", CLI_FLAG, O(json), 0, NULL, 0, 0, NULL},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+#undef O
+
+static const cli_cmd cmd = {"plan", usage_text, opts, 1, 1, "FILE"};
+
+/* A move that leaves the BAR where it was is no move: not listed. */
+static bool noop(const bs_plan_item *it)
+{
+    return it->op == BS_PLAN_MOVE && it->old_addr == it->new_addr &&
+           it->old_size == it->new_size;
+}
+
 int cmd_plan(int argc, char **argv)
 {
-    const char *file = NULL, *add = NULL;
-    bool json = false;
+    struct plan_args a = {0};
+    int nops, pr = cli_parse(&cmd, argc, argv, &a, &nops);
+    if (pr != CLI_RUN)
+        return cli_parse_exit(pr);
+    if (!a.add)
+        return cli_usage_error("plan", "missing --add SPEC");
+    const char *file = argv[0], *add = a.add;
+    bool json = a.json;
     bs_churn_opts o;
-    bs_churn_opts_init(&o, BS_PLACE_BARSPACE);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (cli_is_help(a)) {
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        }
-        bool has = i + 1 < argc;
-        if (!strcmp(a, "--json")) json = true;
-        else if (!strcmp(a, "--add") && has) add = argv[++i];
-        else if (!strcmp(a, "--policy") && has) {
-            const char *p = argv[++i];
-            if (!strcmp(p, "linux")) o.policy = BS_PLACE_LINUX;
-            else if (!strcmp(p, "barspace")) o.policy = BS_PLACE_BARSPACE;
-            else return cli_usage_error("plan", "--policy: expected linux or barspace, got '%s'", p);
-        } else if (a[0] == '-' && a[1]) {
-            return cli_usage_error("plan", "unknown option '%s'%s", a,
-                                   has ? "" : " (or missing its value)");
-        } else if (!file) {
-            file = a;
-        } else {
-            return cli_usage_error("plan", "unexpected argument '%s'", a);
-        }
-    }
-    if (!file || !add)
-        return cli_usage_error("plan", "need FILE and --add SPEC");
+    bs_churn_opts_init(&o, a.policy.set && a.policy.policy == BS_POLICY_LINUX
+                               ? BS_PLACE_LINUX : BS_PLACE_BARSPACE);
     bs_topo *t = cli_load_topo(file);
     if (!t)
         return EXIT_BADINPUT;
@@ -136,12 +144,16 @@ int cmd_plan(int argc, char **argv)
                "\"moved_devices\":%d,\"moved_bytes\":%llu,\"items\":[",
                bs_plan_optimal(p) ? "true" : "false", bs_plan_moved_devices(p),
                (unsigned long long)bs_plan_moved_bytes(p));
+        int nitems = 0;
         for (int i = 0; i < bs_plan_item_count(p); i++) {
             bs_plan_item it;
             bs_plan_item_get(p, i, &it);
+            if (noop(&it))
+                continue;
             bs_node_info ni;
             bs_topo_node_info(after, it.node, &ni);
-            printf("%s{\"op\":\"%s\",\"device\":", i ? "," : "", op_name(it.op));
+            printf("%s{\"op\":\"%s\",\"device\":", nitems++ ? "," : "",
+                   op_name(it.op));
             cli_json_str(stdout, ni.name);
             printf(",\"slot\":");
             cli_json_str(stdout, bs_slot_name(it.slot));
@@ -179,6 +191,8 @@ int cmd_plan(int argc, char **argv)
         for (int i = 0; i < bs_plan_item_count(p); i++) {
             bs_plan_item it;
             bs_plan_item_get(p, i, &it);
+            if (noop(&it))
+                continue;
             bs_node_info ni;
             bs_topo_node_info(after, it.node, &ni);
             if (it.old_size)
@@ -208,10 +222,10 @@ int cmd_plan(int argc, char **argv)
             if (per && per[i]) {
                 bs_node_info ni;
                 bs_topo_node_info(after, i, &ni);
-                printf("  downtime %-16s %.1f us\n", ni.name, (double)per[i] / 1e3);
+                printf("  downtime %-16s %s\n", ni.name, cli_duration(per[i]));
             }
-        printf("sequence time %.1f us; final state: %d invariant violation(s)\n",
-               (double)rep.elapsed_ns / 1e3, nv);
+        printf("sequence time %s; final state: %d invariant violation(s)\n",
+               cli_duration(rep.elapsed_ns), nv);
     }
     free(per);
     rc = crc || nv ? EXIT_FAILED : EXIT_OK;

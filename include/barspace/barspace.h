@@ -304,6 +304,10 @@ int bs_parse_number(const char *s, uint64_t *out);
  * in err; on BS_OK *out (NUL-terminated, *len bytes) is the caller's. */
 int bs_read_file(const char *path, size_t max, char **out, size_t *len,
                  bs_error *err);
+/* The same for a text input (topology, trace, log): BS_EPARSE at the first
+ * NUL byte, which no text format holds. */
+int bs_read_text_file(const char *path, size_t max, char **out, size_t *len,
+                      bs_error *err);
 /* The largest topology file bs_topo_load reads (a topology holds at most
  * 2^20 nodes; no real one comes near this). */
 #define BS_MAX_TOPO_FILE ((size_t)256 << 20)

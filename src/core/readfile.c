@@ -3,7 +3,9 @@
  * path: topologies, kernel logs and other imports, QEMU traces.  One place
  * decides the error wording (file named, reason given) and the size limit,
  * which holds while reading: a regular file over the limit is refused from
- * its size, a pipe or device (/dev/zero) once the limit is passed.
+ * its size, a pipe or device once the limit is passed.  Text inputs are
+ * refused at their first NUL byte, so `barspace assign /dev/zero` stops
+ * after one block instead of reading up to the limit.
  */
 #include "core/internal.h"
 
@@ -21,8 +23,24 @@ static int too_big(const char *path, size_t max, bs_error *err)
     return BS_ELIMIT;
 }
 
-int bs_read_file(const char *path, size_t max, char **out, size_t *len,
-                 bs_error *err)
+/* Name the first NUL byte by line and column, as a parser would. */
+static int nul_error(const char *path, const char *buf, size_t off,
+                     bs_error *err)
+{
+    int line = 1;
+    size_t bol = 0;
+    for (size_t i = 0; i < off; i++)
+        if (buf[i] == '\n') {
+            line++;
+            bol = i + 1;
+        }
+    bs_seterr(err, BS_EPARSE, path, line, (int)(off - bol) + 1,
+              "binary data (a NUL byte): not a text file");
+    return BS_EPARSE;
+}
+
+static int read_all(const char *path, size_t max, bool text, char **out,
+                    size_t *len, bs_error *err)
 {
     *out = NULL;
     *len = 0;
@@ -61,6 +79,11 @@ int bs_read_file(const char *path, size_t max, char **out, size_t *len,
             cap = nc;
         }
         size_t got = fread(buf + n, 1, cap - n, f);
+        const char *nul = text ? memchr(buf + n, 0, got) : NULL;
+        if (nul) {
+            rc = nul_error(path, buf, (size_t)(nul - buf), err);
+            break;
+        }
         n += got;
         if (got == 0) {
             if (ferror(f)) {
@@ -84,4 +107,16 @@ int bs_read_file(const char *path, size_t max, char **out, size_t *len,
     *out = buf;
     *len = n;
     return BS_OK;
+}
+
+int bs_read_file(const char *path, size_t max, char **out, size_t *len,
+                 bs_error *err)
+{
+    return read_all(path, max, false, out, len, err);
+}
+
+int bs_read_text_file(const char *path, size_t max, char **out, size_t *len,
+                      bs_error *err)
+{
+    return read_all(path, max, true, out, len, err);
 }

@@ -1095,7 +1095,7 @@ int bs_topo_load(const char *path, bs_topo **out, bs_error *err)
     *out = NULL;
     char *buf;
     size_t len;
-    int rc = bs_read_file(path, BS_MAX_TOPO_FILE, &buf, &len, err);
+    int rc = bs_read_text_file(path, BS_MAX_TOPO_FILE, &buf, &len, err);
     if (!rc)
         rc = bs_topo_parse(buf, len, path, out, err);
     free(buf);
