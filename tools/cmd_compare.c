@@ -26,7 +26,7 @@ static const char usage_text[] =
     "exit: 0 every compared resource agrees, 1 some differ, 2 bad input\n"
     "\n"
     "examples:\n"
-    "  barspace compare peer/out/none-base --topology peer/topologies/none-base.topo\n";
+    "  barspace compare tests/data/peer/none-base.out --topology tests/data/peer/none-base.topo\n";
 
 static char *read_env(const char *dir, const char *key)
 {

@@ -28,7 +28,8 @@ static const char usage_text[] =
     "  --after AFTER  draw before and after, with every moved BAR as an arrow:\n"
     "                 AFTER is a topology with addresses (e.g. written by\n"
     "                 `barspace assign -o`) or a snapshot holding a pending plan\n"
-    "                 (then FILE may be `-` to take the plan's own before-state)\n"
+    "                 (then FILE may be `-` to take the plan's own before-state;\n"
+    "                 otherwise FILE `-` is standard input)\n"
     "  --add SPEC     draw before and after the relocation plan for hot-adding\n"
     "                 SPEC, as `barspace plan --add SPEC` makes it (FILE is\n"
     "                 assigned with pack first)\n"
@@ -247,14 +248,14 @@ int cmd_map(int argc, char **argv)
     bool json = a.json, list = a.list;
     uint64_t width = a.width;
     if (svg && html)
-        return cli_usage_error("map", "--svg and --html: choose one");
+        return cli_usage_error("map", "--svg and --html cannot be used "
+                               "together");
     if (add && (after_file || policy))
         return cli_usage_error("map", "--add plans with the barspace planner: "
                                "no --after or --policy with it");
-    bool dash = !strcmp(file, "-");
-    if (dash && !(after_file && is_snapshot(after_file)))
-        return cli_usage_error("map", "FILE '-' needs --after SNAPSHOT with a "
-                               "pending plan");
+    /* FILE '-': the plan's own before-state with --after SNAPSHOT, else
+     * standard input. */
+    bool dash = !strcmp(file, "-") && after_file && is_snapshot(after_file);
 
     bs_topo *before = NULL, *after = NULL;
     bs_state st = {0};

@@ -22,7 +22,7 @@ static const char usage_text[] =
     "exit: 0 printed, 2 bad input or not expressible in QEMU\n"
     "\n"
     "examples:\n"
-    "  barspace qemu-args peer/topologies/sb-nvme-cmb.topo\n"
+    "  barspace qemu-args peer/topologies/sb-base.topo\n"
     "  mapfile -t a < <(barspace qemu-args t.topo) && qemu-system-x86_64 \"${a[@]}\" ...\n";
 
 struct qemu_args_args {

@@ -30,7 +30,7 @@ static const char usage_text[] =
     "exit: 0 every read agrees, 1 some read differs, 2 bad input\n"
     "\n"
     "examples:\n"
-    "  barspace replay peer/out/sb-base/trace.log --topology peer/topologies/sb-base.topo\n"
+    "  barspace replay OUTDIR/trace.log --topology peer/topologies/sb-base.topo\n"
     "  barspace replay tests/data/peer/sb-base.trace --topology tests/data/peer/sb-base.topo --host deferred --devices\n";
 
 static const char *kind_word(int k)
