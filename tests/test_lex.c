@@ -133,7 +133,8 @@ static void test_format(void)
               "128G+32M");
     CHECK_STR(bs_fmt_size(UINT64_C(1536) << 20, b, sizeof b), "1G+512M");
     CHECK_STR(bs_fmt_size(UINT64_C(8) << 60, b, sizeof b), "8E");
-    CHECK_STR(bs_fmt_size(0x2000c0a0, b, sizeof b), "0x2000c0a0");
+    CHECK_STR(bs_fmt_size(0x2000c0a0, b, sizeof b), "512M+48K+160");
+    CHECK_STR(bs_fmt_size(0x40100401, b, sizeof b), "0x40100401"); /* 1G+1M+1K+1 */
     CHECK_STR(bs_fmt_size(UINT64_MAX, b, sizeof b), "0xffffffffffffffff");
     /* Never hides a byte: every printed size reads back exactly. */
     int bad = 0;
@@ -163,11 +164,15 @@ static void test_stats(void)
     for (int i = 0; i < 200; i++)
         v[i] = (uint64_t)((i * 37) % 200); /* a permutation of 0..199 */
     bs_stats_compute(v, 200, &s);
-    CHECK_EQ(s.median, 100);
+    CHECK_EQ(s.median, 99);
     CHECK_EQ(s.p99, 197);
     CHECK_EQ(s.max, 199);
     for (int i = 1; i < 200; i++)
         CHECK(v[i - 1] <= v[i]);
+    uint64_t two[2] = {9, 5}; /* p99 is never below the median */
+    bs_stats_compute(two, 2, &s);
+    CHECK_EQ(s.median, 5);
+    CHECK_EQ(s.p99, 9);
     uint64_t one = 7;
     bs_stats_compute(&one, 1, &s);
     CHECK_EQ(s.median, 7);

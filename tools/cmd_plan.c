@@ -43,6 +43,24 @@ static const char *op_name(int op)
     return "?";
 }
 
+/* Median and p99 of the devices' decode-off times (those that went down). */
+static void print_downtime_stats(const uint64_t *per, int n)
+{
+    uint64_t *v = per ? malloc(sizeof *v * (size_t)n) : NULL;
+    size_t k = 0;
+    for (int i = 1; v && i < n; i++)
+        if (per[i])
+            v[k++] = per[i];
+    if (k) {
+        bs_stats st;
+        bs_stats_compute(v, k, &st);
+        printf("downtime per device: median %s, p99 %s, max %s\n",
+               cli_duration(st.median), cli_duration(st.p99),
+               cli_duration(st.max));
+    }
+    free(v);
+}
+
 struct plan_args {
     const char *add;
     cli_policy policy;
@@ -224,6 +242,7 @@ int cmd_plan(int argc, char **argv)
                 bs_topo_node_info(after, i, &ni);
                 printf("  downtime %-16s %s\n", ni.name, cli_duration(per[i]));
             }
+        print_downtime_stats(per, n);
         printf("sequence time %s; final state: %d invariant violation(s)\n",
                cli_duration(rep.elapsed_ns), nv);
     }

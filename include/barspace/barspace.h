@@ -314,12 +314,14 @@ int bs_read_text_file(const char *path, size_t max, char **out, size_t *len,
 
 /* A size as barspace prints it everywhere, exact and parsed back by
  * bs_parse_size: "96", "64K", "128G" for a whole number of one unit;
- * "128G+32M" or "16K+32" for two terms; "0x2000c0a0" otherwise.  Into buf
+ * "128G+32M", "16K+32" or "15T+773G+928M" for up to three terms, hex
+ * ("0x40100401") otherwise.  Into buf
  * (32 bytes hold any value); returns buf. */
 const char *bs_fmt_size(uint64_t v, char *buf, size_t cap);
 
-/* Order statistics of n values, which are sorted in place: median =
- * v[n / 2] (of two middle values the upper), p99 = v[(n - 1) * 99 / 100],
+/* Order statistics of n values, which are sorted in place, by nearest
+ * rank (the smallest value with at least that share of the values at or
+ * below it): median = v[ceil(n / 2) - 1], p99 = v[ceil(0.99 n) - 1],
  * max = v[n - 1]; all 0 when n is 0. */
 typedef struct bs_stats {
     uint64_t median, p99, max;

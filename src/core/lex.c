@@ -203,18 +203,25 @@ const char *bs_fmt_size(uint64_t v, char *buf, size_t cap)
 {
     /* Exact, short and read back by bs_parse_size: a size that is not a
      * whole number of units shows its remainder rather than rounding
-     * ("128.0G" would hide 32M), and falls back to hex past two terms. */
-    if (one_term(v, buf, cap))
-        return buf;
-    int u = unit_of(v);
-    uint64_t q = v >> (10 * u), r = v & ((UINT64_C(1) << (10 * u)) - 1);
-    char rest[32];
-    if (one_term(r, rest, sizeof rest)) {
-        int n = term_fmt(buf, cap, q, u);
-        if (n >= 0 && (size_t)n < cap)
-            snprintf(buf + n, cap - (size_t)n, "+%s", rest);
+     * ("128.0G" would hide 32M): up to three terms, else hex. */
+    char t[3][32];
+    int nt = 0;
+    uint64_t rest = v;
+    while (nt < 3 && !one_term(rest, t[nt], sizeof t[nt])) {
+        int u = unit_of(rest);
+        uint64_t mask = (UINT64_C(1) << (10 * u)) - 1;
+        term_fmt(t[nt++], sizeof t[0], rest >> (10 * u), u);
+        rest &= mask;
+    }
+    if (nt == 3) {
+        snprintf(buf, cap, "0x%llx", (unsigned long long)v);
         return buf;
     }
-    snprintf(buf, cap, "0x%llx", (unsigned long long)v);
+    nt++; /* the last, whole-unit term */
+    size_t o = 0;
+    for (int i = 0; i < nt && o < cap; i++) {
+        int n = snprintf(buf + o, cap - o, "%s%s", i ? "+" : "", t[i]);
+        o += n > 0 ? (size_t)n : 0;
+    }
     return buf;
 }

@@ -19,7 +19,9 @@ void bs_stats_compute(uint64_t *v, size_t n, bs_stats *out)
     if (!n)
         return;
     qsort(v, n, sizeof *v, cmp_u64);
-    out->median = v[n / 2];
-    out->p99 = v[(n - 1) * 99 / 100];
+    /* Nearest rank: the smallest value with at least that share of the
+     * values at or below it, so p99 >= median for any n. */
+    out->median = v[(n - 1) / 2];
+    out->p99 = v[(n * 99 + 99) / 100 - 1];
     out->max = v[n - 1];
 }
