@@ -524,6 +524,14 @@ int bs_import_add(bs_import *im, const char *data, size_t len,
     } else if (rc == BS_ENOMEM && err && !err->msg[0]) {
         bs_seterr(err, rc, filename, 0, 0, "out of memory");
     }
+    /* The function cap is a limit, not a failed allocation: say so, with
+     * the count and where the input crossed it. */
+    if (rc == BS_ENOMEM && (s->ndev >= IMP_MAX_DEVS || im->ndev >= IMP_MAX_DEVS)) {
+        rc = BS_ELIMIT;
+        bs_seterr(err, rc, filename, err ? err->line : 0, 0,
+                  "more than %d PCI functions: the import limit",
+                  IMP_MAX_DEVS);
+    }
     bs_import_free(s);
     return rc;
 }
@@ -1245,6 +1253,12 @@ int bs_import_build(bs_import *im, bs_topo **out, bs_error *err)
             char nm[32];
             bdf_name(d, nm, sizeof nm);
             int id = bs_topo_add_node(t, pnode, d->kind, nm);
+            if (id == BS_ELIMIT && t->nodes[pnode].depth + 1 > BS_MAX_DEPTH) {
+                bs_seterr(err, id, "", 0, 0, "%s: bridges nested deeper than "
+                          "%d levels: the topology limit", nm, BS_MAX_DEPTH);
+                bs_topo_free(t);
+                return id;
+            }
             if (id < 0) {
                 rc = id;
                 break;
