@@ -61,6 +61,118 @@ static void print_downtime_stats(const uint64_t *per, int n)
     free(v);
 }
 
+/* A move that leaves the BAR where it was is no move: not listed. */
+static bool noop(const bs_plan_item *it)
+{
+    return it->op == BS_PLAN_MOVE && it->old_addr == it->new_addr &&
+           it->old_size == it->new_size;
+}
+
+/* A found plan and what checking it gave, for the two printers. */
+struct plan_result {
+    const char *dev;
+    const bs_plan *p;
+    const bs_topo *after;
+    const bs_step *steps;
+    int ns, n, crc, nv;
+    bs_step_report rep;
+    uint64_t *per; /* downtime per node */
+};
+
+static void print_json(const struct plan_result *r)
+{
+    printf("{\"schema\":\"barspace.plan/1\",\"found\":true,\"optimal\":%s,"
+           "\"moved_devices\":%d,\"moved_bytes\":%llu,\"items\":[",
+           bs_plan_optimal(r->p) ? "true" : "false", bs_plan_moved_devices(r->p),
+           (unsigned long long)bs_plan_moved_bytes(r->p));
+    int nitems = 0;
+    for (int i = 0; i < bs_plan_item_count(r->p); i++) {
+        bs_plan_item it;
+        bs_plan_item_get(r->p, i, &it);
+        if (noop(&it))
+            continue;
+        bs_node_info ni;
+        bs_topo_node_info(r->after, it.node, &ni);
+        printf("%s{\"op\":\"%s\",\"device\":", nitems++ ? "," : "",
+               op_name(it.op));
+        cli_json_str(stdout, ni.name);
+        printf(",\"slot\":");
+        cli_json_str(stdout, bs_slot_name(it.slot));
+        printf(",\"old_addr\":%llu,\"old_size\":%llu,\"new_addr\":%llu,"
+               "\"new_size\":%llu}",
+               (unsigned long long)it.old_addr, (unsigned long long)it.old_size,
+               (unsigned long long)it.new_addr, (unsigned long long)it.new_size);
+    }
+    printf("],\"steps\":[");
+    for (int i = 0; i < r->ns; i++) {
+        bs_node_info ni;
+        bs_topo_node_info(r->after, r->steps[i].node, &ni);
+        printf("%s{\"kind\":\"%s\",\"device\":", i ? "," : "",
+               r->steps[i].kind == BS_STEP_QUIESCE ? "quiesce"
+               : r->steps[i].kind == BS_STEP_RESUME ? "resume" : "write");
+        cli_json_str(stdout, ni.name);
+        printf(",\"reg\":%u,\"width\":%u,\"value\":%u,\"what\":",
+               r->steps[i].reg, r->steps[i].width, r->steps[i].value);
+        cli_json_str(stdout, r->steps[i].what);
+        printf("}");
+    }
+    printf("],\"check\":{\"valid\":%s,\"msg\":", r->crc ? "false" : "true");
+    cli_json_str(stdout, r->rep.msg);
+    printf(",\"devices_down\":%d,\"total_downtime_ns\":%llu,"
+           "\"worst_downtime_ns\":%llu,\"elapsed_ns\":%llu,"
+           "\"final_violations\":%d}}\n",
+           r->rep.devices, (unsigned long long)r->rep.total_downtime_ns,
+           (unsigned long long)r->rep.worst_downtime_ns,
+           (unsigned long long)r->rep.elapsed_ns, r->nv);
+}
+
+static void print_text(const struct plan_result *r)
+{
+    printf("plan for %s: %d device(s) moved, %s moved, %s\n", r->dev,
+           bs_plan_moved_devices(r->p), cli_size(bs_plan_moved_bytes(r->p)),
+           bs_plan_optimal(r->p) ? "proven optimal"
+                              : "inclusion-minimal (not proven optimal)");
+    for (int i = 0; i < bs_plan_item_count(r->p); i++) {
+        bs_plan_item it;
+        bs_plan_item_get(r->p, i, &it);
+        if (noop(&it))
+            continue;
+        bs_node_info ni;
+        bs_topo_node_info(r->after, it.node, &ni);
+        if (it.old_size)
+            printf("  %-7s %-16s %-11s 0x%012llx+%-5s -> 0x%012llx+%s\n",
+                   op_name(it.op), ni.name, bs_slot_name(it.slot),
+                   (unsigned long long)it.old_addr, cli_size(it.old_size),
+                   (unsigned long long)it.new_addr, cli_size(it.new_size));
+        else
+            printf("  %-7s %-16s %-11s %-20s -> 0x%012llx+%s\n",
+                   op_name(it.op), ni.name, bs_slot_name(it.slot), "",
+                   (unsigned long long)it.new_addr, cli_size(it.new_size));
+    }
+    printf("\nsteps:\n");
+    for (int i = 0; i < r->ns; i++) {
+        bs_node_info ni;
+        bs_topo_node_info(r->after, r->steps[i].node, &ni);
+        if (r->steps[i].kind == BS_STEP_WRITE)
+            printf("  %3d  %-16s write 0x%03x/%u = 0x%08x  %s\n", i + 1,
+                   ni.name, r->steps[i].reg, r->steps[i].width, r->steps[i].value,
+                   r->steps[i].what);
+        else
+            printf("  %3d  %-16s %s\n", i + 1, ni.name, r->steps[i].what);
+    }
+    printf("\nstep check: %s%s%s\n", r->crc ? "INVALID at step " : "every state valid",
+           r->crc ? "" : "", r->crc ? r->rep.msg : "");
+    for (int i = 1; i < r->n; i++)
+        if (r->per && r->per[i]) {
+            bs_node_info ni;
+            bs_topo_node_info(r->after, i, &ni);
+            printf("  downtime %-16s %s\n", ni.name, cli_duration(r->per[i]));
+        }
+    print_downtime_stats(r->per, r->n);
+    printf("sequence time %s; final state: %d invariant violation(s)\n",
+           cli_duration(r->rep.elapsed_ns), r->nv);
+}
+
 struct plan_args {
     const char *add;
     cli_policy policy;
@@ -78,12 +190,6 @@ static const cli_opt opts[] = {
 
 static const cli_cmd cmd = {"plan", usage_text, opts, 1, 1, "FILE"};
 
-/* A move that leaves the BAR where it was is no move: not listed. */
-static bool noop(const bs_plan_item *it)
-{
-    return it->op == BS_PLAN_MOVE && it->old_addr == it->new_addr &&
-           it->old_size == it->new_size;
-}
 
 int cmd_plan(int argc, char **argv)
 {
@@ -157,95 +263,12 @@ int cmd_plan(int argc, char **argv)
     int crc = bs_steps_check(before, after, steps, ns, &o, &rep, per);
     bs_violation v[8];
     int nv = bs_check(after, before, v, 8);
-    if (json) {
-        printf("{\"schema\":\"barspace.plan/1\",\"found\":true,\"optimal\":%s,"
-               "\"moved_devices\":%d,\"moved_bytes\":%llu,\"items\":[",
-               bs_plan_optimal(p) ? "true" : "false", bs_plan_moved_devices(p),
-               (unsigned long long)bs_plan_moved_bytes(p));
-        int nitems = 0;
-        for (int i = 0; i < bs_plan_item_count(p); i++) {
-            bs_plan_item it;
-            bs_plan_item_get(p, i, &it);
-            if (noop(&it))
-                continue;
-            bs_node_info ni;
-            bs_topo_node_info(after, it.node, &ni);
-            printf("%s{\"op\":\"%s\",\"device\":", nitems++ ? "," : "",
-                   op_name(it.op));
-            cli_json_str(stdout, ni.name);
-            printf(",\"slot\":");
-            cli_json_str(stdout, bs_slot_name(it.slot));
-            printf(",\"old_addr\":%llu,\"old_size\":%llu,\"new_addr\":%llu,"
-                   "\"new_size\":%llu}",
-                   (unsigned long long)it.old_addr, (unsigned long long)it.old_size,
-                   (unsigned long long)it.new_addr, (unsigned long long)it.new_size);
-        }
-        printf("],\"steps\":[");
-        for (int i = 0; i < ns; i++) {
-            bs_node_info ni;
-            bs_topo_node_info(after, steps[i].node, &ni);
-            printf("%s{\"kind\":\"%s\",\"device\":", i ? "," : "",
-                   steps[i].kind == BS_STEP_QUIESCE ? "quiesce"
-                   : steps[i].kind == BS_STEP_RESUME ? "resume" : "write");
-            cli_json_str(stdout, ni.name);
-            printf(",\"reg\":%u,\"width\":%u,\"value\":%u,\"what\":",
-                   steps[i].reg, steps[i].width, steps[i].value);
-            cli_json_str(stdout, steps[i].what);
-            printf("}");
-        }
-        printf("],\"check\":{\"valid\":%s,\"msg\":", crc ? "false" : "true");
-        cli_json_str(stdout, rep.msg);
-        printf(",\"devices_down\":%d,\"total_downtime_ns\":%llu,"
-               "\"worst_downtime_ns\":%llu,\"elapsed_ns\":%llu,"
-               "\"final_violations\":%d}}\n",
-               rep.devices, (unsigned long long)rep.total_downtime_ns,
-               (unsigned long long)rep.worst_downtime_ns,
-               (unsigned long long)rep.elapsed_ns, nv);
-    } else {
-        printf("plan for %s: %d device(s) moved, %s moved, %s\n", ev->dev,
-               bs_plan_moved_devices(p), cli_size(bs_plan_moved_bytes(p)),
-               bs_plan_optimal(p) ? "proven optimal"
-                                  : "inclusion-minimal (not proven optimal)");
-        for (int i = 0; i < bs_plan_item_count(p); i++) {
-            bs_plan_item it;
-            bs_plan_item_get(p, i, &it);
-            if (noop(&it))
-                continue;
-            bs_node_info ni;
-            bs_topo_node_info(after, it.node, &ni);
-            if (it.old_size)
-                printf("  %-7s %-16s %-11s 0x%012llx+%-5s -> 0x%012llx+%s\n",
-                       op_name(it.op), ni.name, bs_slot_name(it.slot),
-                       (unsigned long long)it.old_addr, cli_size(it.old_size),
-                       (unsigned long long)it.new_addr, cli_size(it.new_size));
-            else
-                printf("  %-7s %-16s %-11s %-20s -> 0x%012llx+%s\n",
-                       op_name(it.op), ni.name, bs_slot_name(it.slot), "",
-                       (unsigned long long)it.new_addr, cli_size(it.new_size));
-        }
-        printf("\nsteps:\n");
-        for (int i = 0; i < ns; i++) {
-            bs_node_info ni;
-            bs_topo_node_info(after, steps[i].node, &ni);
-            if (steps[i].kind == BS_STEP_WRITE)
-                printf("  %3d  %-16s write 0x%03x/%u = 0x%08x  %s\n", i + 1,
-                       ni.name, steps[i].reg, steps[i].width, steps[i].value,
-                       steps[i].what);
-            else
-                printf("  %3d  %-16s %s\n", i + 1, ni.name, steps[i].what);
-        }
-        printf("\nstep check: %s%s%s\n", crc ? "INVALID at step " : "every state valid",
-               crc ? "" : "", crc ? rep.msg : "");
-        for (int i = 1; i < n; i++)
-            if (per && per[i]) {
-                bs_node_info ni;
-                bs_topo_node_info(after, i, &ni);
-                printf("  downtime %-16s %s\n", ni.name, cli_duration(per[i]));
-            }
-        print_downtime_stats(per, n);
-        printf("sequence time %s; final state: %d invariant violation(s)\n",
-               cli_duration(rep.elapsed_ns), nv);
-    }
+    struct plan_result res = {ev->dev, p, after, steps, ns, n, crc, nv, rep,
+                              per};
+    if (json)
+        print_json(&res);
+    else
+        print_text(&res);
     free(per);
     rc = crc || nv ? EXIT_FAILED : EXIT_OK;
 out:
