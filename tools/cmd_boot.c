@@ -67,6 +67,123 @@ static void text_row(const char *name, const char *bdf,
            (unsigned long long)s->pages_mapped, s->seconds, s->toggle_seconds);
 }
 
+/* A finished boot run, for the two printers. */
+struct boot_result {
+    const char *file;
+    int guest, host, windows, enable;
+    bs_vm_opts vo;
+    bs_vm *vm;
+    const bs_topo *t;
+    int n, conflicts, problems;
+    bs_decode_stats initial, tot, ideal;
+};
+
+static void print_json(const struct boot_result *r)
+{
+    const char *file = r->file;
+    int guest = r->guest;
+    int host = r->host;
+    int windows = r->windows;
+    int enable = r->enable;
+    const bs_vm_opts vo = r->vo;
+    bs_vm *vm = r->vm;
+    const bs_topo *t = r->t;
+    int n = r->n;
+    bs_decode_stats initial = r->initial;
+    bs_decode_stats tot = r->tot;
+    bs_decode_stats ideal = r->ideal;
+    int conflicts = r->conflicts;
+    int problems = r->problems;
+    printf("{\"schema\": \"barspace.boot/1\", \"file\": ");
+    cli_json_str(stdout, file);
+    printf(", \"guest\": \"%s\", \"host\": \"%s\", \"bridge_windows\": %s, "
+           "\"driver_enable\": %s,\n",
+           bs_boot_guest_name(guest),
+           host == BS_HOST_EAGER ? "eager" : "deferred",
+           windows ? "true" : "false", enable ? "true" : "false");
+    printf(" \"cost\": {\"fixed\": %g, \"per_4k\": %g, \"per_2m\": %g, "
+           "\"per_1g\": %g},\n",
+           vo.cost.fixed, vo.cost.per_4k, vo.cost.per_2m, vo.cost.per_1g);
+    printf(" \"devices\": [");
+    bool first = true;
+    for (int i = 1; i < n; i++) {
+        bs_decode_stats s;
+        bs_node_info ni;
+        unsigned b, d, f;
+        bs_vm_stats(vm, i, &s);
+        bs_topo_node_info(t, i, &ni);
+        bs_vm_bdf(vm, i, &b, &d, &f);
+        printf("%s\n  {\"name\": ", first ? "" : ",");
+        cli_json_str(stdout, ni.name);
+        printf(", \"bdf\": \"%02x:%02x.%u\", \"bridge\": %s, ", b, d, f,
+               ni.kind == BS_NODE_BRIDGE ? "true" : "false");
+        json_stats(&s);
+        printf("}");
+        first = false;
+    }
+    printf("\n ],\n \"initial\": {");
+    json_stats(&initial);
+    printf("},\n \"total\": {");
+    json_stats(&tot);
+    printf("},\n \"ideal\": {\"maps\": %llu, \"bytes_mapped\": %llu, "
+           "\"pages_mapped\": %llu, \"seconds\": %.6f},\n",
+           (unsigned long long)ideal.maps,
+           (unsigned long long)ideal.bytes_mapped,
+           (unsigned long long)ideal.pages_mapped, ideal.seconds);
+    printf(" \"over_ideal\": %.6f, \"decode_conflicts\": %d, "
+           "\"check_problems\": %d}\n",
+           ideal.seconds > 0 ? tot.seconds / ideal.seconds - 1 : 0.0,
+           conflicts, problems);
+}
+
+static void print_text(const struct boot_result *r)
+{
+    const char *file = r->file;
+    int guest = r->guest;
+    int host = r->host;
+    int windows = r->windows;
+    bs_vm *vm = r->vm;
+    const bs_topo *t = r->t;
+    int n = r->n;
+    bs_decode_stats initial = r->initial;
+    bs_decode_stats tot = r->tot;
+    bs_decode_stats ideal = r->ideal;
+    int conflicts = r->conflicts;
+    printf("guest %s, host %s%s: %s\n\n", bs_boot_guest_name(guest),
+           host == BS_HOST_EAGER ? "eager" : "deferred",
+           windows ? " (bridge windows)" : "", file);
+    printf("%-16s %-8s %7s %5s %6s %10s %8s %11s %11s\n", "function",
+           "bdf", "toggles", "maps", "unmaps", "mapped", "pages",
+           "seconds", "toggle s");
+    for (int i = 1; i < n; i++) {
+        bs_decode_stats s;
+        bs_node_info ni;
+        unsigned b, d, f;
+        bs_vm_stats(vm, i, &s);
+        if (!s.toggles && !s.maps && !s.unmaps)
+            continue;
+        bs_topo_node_info(t, i, &ni);
+        bs_vm_bdf(vm, i, &b, &d, &f);
+        char bdf[16];
+        snprintf(bdf, sizeof bdf, "%02x:%02x.%u", b, d, f);
+        text_row(ni.name, bdf, &s);
+    }
+    text_row("total", "", &tot);
+    printf("\nhost pre-set mapping at VM creation: %llu maps, %.3f s "
+           "(included above)\n",
+           (unsigned long long)initial.maps, initial.seconds);
+    printf("ideal (one map per BAR, no toggles): %llu maps, %.3f s\n",
+           (unsigned long long)ideal.maps, ideal.seconds);
+    printf("this boot: %.3f s = ideal %+.3f s (%.2f%%), of which decode "
+           "toggles %.3f s\n",
+           tot.seconds, tot.seconds - ideal.seconds,
+           ideal.seconds > 0 ? 100.0 * (tot.seconds / ideal.seconds - 1)
+                             : 0.0,
+           tot.toggle_seconds);
+    if (conflicts)
+        printf("guest-visible decode conflicts: %d\n", conflicts);
+}
+
 struct boot_args {
     int guest, host, json, windows, no_enable;
     double cost_fixed, cost_4k, cost_2m, cost_1g;
@@ -173,82 +290,13 @@ int cmd_boot(int argc, char **argv)
     bs_vm_ideal(vm, &ideal);
     int n = bs_topo_node_count(t);
 
-    if (json) {
-        printf("{\"schema\": \"barspace.boot/1\", \"file\": ");
-        cli_json_str(stdout, file);
-        printf(", \"guest\": \"%s\", \"host\": \"%s\", \"bridge_windows\": %s, "
-               "\"driver_enable\": %s,\n",
-               bs_boot_guest_name(guest),
-               host == BS_HOST_EAGER ? "eager" : "deferred",
-               windows ? "true" : "false", enable ? "true" : "false");
-        printf(" \"cost\": {\"fixed\": %g, \"per_4k\": %g, \"per_2m\": %g, "
-               "\"per_1g\": %g},\n",
-               vo.cost.fixed, vo.cost.per_4k, vo.cost.per_2m, vo.cost.per_1g);
-        printf(" \"devices\": [");
-        bool first = true;
-        for (int i = 1; i < n; i++) {
-            bs_decode_stats s;
-            bs_node_info ni;
-            unsigned b, d, f;
-            bs_vm_stats(vm, i, &s);
-            bs_topo_node_info(t, i, &ni);
-            bs_vm_bdf(vm, i, &b, &d, &f);
-            printf("%s\n  {\"name\": ", first ? "" : ",");
-            cli_json_str(stdout, ni.name);
-            printf(", \"bdf\": \"%02x:%02x.%u\", \"bridge\": %s, ", b, d, f,
-                   ni.kind == BS_NODE_BRIDGE ? "true" : "false");
-            json_stats(&s);
-            printf("}");
-            first = false;
-        }
-        printf("\n ],\n \"initial\": {");
-        json_stats(&initial);
-        printf("},\n \"total\": {");
-        json_stats(&tot);
-        printf("},\n \"ideal\": {\"maps\": %llu, \"bytes_mapped\": %llu, "
-               "\"pages_mapped\": %llu, \"seconds\": %.6f},\n",
-               (unsigned long long)ideal.maps,
-               (unsigned long long)ideal.bytes_mapped,
-               (unsigned long long)ideal.pages_mapped, ideal.seconds);
-        printf(" \"over_ideal\": %.6f, \"decode_conflicts\": %d, "
-               "\"check_problems\": %d}\n",
-               ideal.seconds > 0 ? tot.seconds / ideal.seconds - 1 : 0.0,
-               conflicts, problems);
-    } else {
-        printf("guest %s, host %s%s: %s\n\n", bs_boot_guest_name(guest),
-               host == BS_HOST_EAGER ? "eager" : "deferred",
-               windows ? " (bridge windows)" : "", file);
-        printf("%-16s %-8s %7s %5s %6s %10s %8s %11s %11s\n", "function",
-               "bdf", "toggles", "maps", "unmaps", "mapped", "pages",
-               "seconds", "toggle s");
-        for (int i = 1; i < n; i++) {
-            bs_decode_stats s;
-            bs_node_info ni;
-            unsigned b, d, f;
-            bs_vm_stats(vm, i, &s);
-            if (!s.toggles && !s.maps && !s.unmaps)
-                continue;
-            bs_topo_node_info(t, i, &ni);
-            bs_vm_bdf(vm, i, &b, &d, &f);
-            char bdf[16];
-            snprintf(bdf, sizeof bdf, "%02x:%02x.%u", b, d, f);
-            text_row(ni.name, bdf, &s);
-        }
-        text_row("total", "", &tot);
-        printf("\nhost pre-set mapping at VM creation: %llu maps, %.3f s "
-               "(included above)\n",
-               (unsigned long long)initial.maps, initial.seconds);
-        printf("ideal (one map per BAR, no toggles): %llu maps, %.3f s\n",
-               (unsigned long long)ideal.maps, ideal.seconds);
-        printf("this boot: %.3f s = ideal %+.3f s (%.2f%%), of which decode "
-               "toggles %.3f s\n",
-               tot.seconds, tot.seconds - ideal.seconds,
-               ideal.seconds > 0 ? 100.0 * (tot.seconds / ideal.seconds - 1)
-                                 : 0.0,
-               tot.toggle_seconds);
-        if (conflicts)
-            printf("guest-visible decode conflicts: %d\n", conflicts);
-    }
+    struct boot_result res = {file,      guest, host, windows, enable, vo, vm,
+                              t,         n,     conflicts, problems,
+                              initial,   tot,   ideal};
+    if (json)
+        print_json(&res);
+    else
+        print_text(&res);
     if (problems)
         fprintf(stderr, "barspace: emulation check failed: %s\n", msg);
     bs_vm_free(vm);
