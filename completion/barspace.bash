@@ -22,16 +22,17 @@ _barspace()
         *) cmd=${COMP_WORDS[i]}; break ;;
         esac
     done
+    if [[ $cmd == help ]]; then
+        COMPREPLY=($(compgen -W "$(_barspace_cmds "$bin")" -- "$cur"))
+        return
+    fi
     if [[ -z $cmd ]]; then
         COMPREPLY=($(compgen -W "$(_barspace_cmds "$bin") --help --version" -- "$cur"))
         return
     fi
     case $prev in
     --policy)
-        case $cmd in
-        churn|plan) COMPREPLY=($(compgen -W "linux barspace" -- "$cur")) ;;
-        *) COMPREPLY=($(compgen -W "linux pack" -- "$cur")) ;;
-        esac
+        COMPREPLY=($(compgen -W "linux linux-6.1 barspace pack" -- "$cur"))
         return ;;
     --host) COMPREPLY=($(compgen -W "eager deferred" -- "$cur")); return ;;
     --guest)
@@ -41,6 +42,8 @@ _barspace()
         COMPREPLY=($(compgen -W "nvme gpu sriov mixed" -- "$cur")); return ;;
     --format)
         COMPREPLY=($(compgen -W "auto dmesg lspci sysfs iomem" -- "$cur")); return ;;
+    -o|--write-trace|--write-topo|--trace|--topology|--before|--after)
+        COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --svg) COMPREPLY=($(compgen -f -X '!*.svg' -- "$cur") $(compgen -d -- "$cur")); return ;;
     --html) COMPREPLY=($(compgen -f -X '!*.html' -- "$cur") $(compgen -d -- "$cur")); return ;;
     --events|--seed|--width|--add|--append|--hpmmiosize|--hpmmioprefsize|--hpiosize|--cost-*)

@@ -136,7 +136,14 @@ static void generator(void)
     bs_churn_gen *g = NULL;
     bs_error e = {0};
     CHECK_EQ(bs_churn_gen_new("nvme:count=x", 1, &g, &e), BS_EINVAL);
-    CHECK(strstr(e.msg, "nvme[:count=N") != NULL);
+    CHECK(strstr(e.msg, "nvme[:count=2..4096") != NULL);
+    /* The limits are stated, not reported as a syntax error. */
+    CHECK_EQ(bs_churn_gen_new("mixed:devices=2000", 1, &g, &e), BS_EINVAL);
+    CHECK(strstr(e.msg, "devices=2..200") != NULL);
+    /* One size grammar: 4MiB and 4M+0K are sizes here too. */
+    CHECK_EQ(bs_churn_gen_new("nvme:window=4MiB", 1, &g, &e), BS_OK);
+    bs_churn_gen_free(g);
+    g = NULL;
     CHECK_EQ(bs_churn_gen_new("nvme:colour=3", 1, &g, &e), BS_EINVAL);
     CHECK_EQ(bs_churn_gen_new("disk", 1, &g, &e), BS_EINVAL);
     CHECK(g == NULL);

@@ -44,24 +44,54 @@ static int same_command(const char *typed, const char *name)
     return *typed == *name;
 }
 
-int main(int argc, char **argv)
+static const struct command *find(const char *typed)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (same_command(typed, commands[i].name))
+            return &commands[i];
+    return NULL;
+}
+
+static int run(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
         return EXIT_BADINPUT;
     }
-    if (cli_is_help(argv[1])) {
+    const char *a = argv[1];
+    if (!strcmp(a, "-h") || !strcmp(a, "--help") ||
+        (!strcmp(a, "help") && argc == 2)) {
         usage(stdout);
         return EXIT_OK;
     }
-    if (!strcmp(argv[1], "--version")) {
+    if (!strcmp(a, "--version")) {
         printf("barspace %s\n", BS_VERSION_STRING);
         return EXIT_OK;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (same_command(argv[1], commands[i].name))
-            return commands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "barspace: unknown command '%s'\n", argv[1]);
+    if (!strcmp(a, "help")) {
+        /* `barspace help CMD` is `barspace CMD --help`. */
+        const struct command *c = find(argv[2]);
+        if (!c || argc > 3) {
+            fprintf(stderr, "barspace help: unknown command '%s'\n", argv[2]);
+            return EXIT_BADINPUT;
+        }
+        char *hv[] = {argv[2], "--help", NULL};
+        return c->fn(2, hv);
+    }
+    const struct command *c = find(a);
+    if (c)
+        return c->fn(argc - 1, argv + 1);
+    fprintf(stderr, "barspace: unknown command '%s'\n", a);
     usage(stderr);
     return EXIT_BADINPUT;
+}
+
+int main(int argc, char **argv)
+{
+    int rc = run(argc, argv);
+    /* Output lost on the way (a full disk, /dev/full, a closed pipe) is an
+     * error, never a success: exit 2 with the reason. */
+    if (cli_finish_stdout() != EXIT_OK)
+        rc = EXIT_BADINPUT;
+    return rc;
 }

@@ -136,20 +136,11 @@ int churn_report_finish(churn_report *r, const bs_churn *c)
         e = BS_ENOMEM;
     if (!e)
         e = bs_render_churn_report(&ch, NULL, buf, len + 1, &len);
-    FILE *f = e ? NULL : fopen(r->path, "w");
     if (e) {
         fprintf(stderr, "barspace churn: --html: %s\n", bs_strerror(e));
         rc = EXIT_BADINPUT;
     } else {
-        int bad = !f;
-        if (f) {
-            bad = fwrite(buf, 1, len, f) != len;
-            bad |= fclose(f) != 0;
-        }
-        if (bad) {
-            fprintf(stderr, "barspace churn: %s: cannot write\n", r->path);
-            rc = EXIT_BADINPUT;
-        }
+        rc = cli_write_file(r->path, buf, len);
     }
     free(buf);
     churn_report_discard(r);

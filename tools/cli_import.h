@@ -11,5 +11,7 @@ int cli_import(int n, char **files, const char *cmd, int format,
                bs_import **imp, bs_topo **out);
 /* "auto", "dmesg", ... to BS_IMPORT_*, -1 if unknown. */
 int cli_import_format(const char *s);
+/* --format's value v (NULL: not given) into *format; an exit code. */
+int cli_import_format_opt(const char *cmd_name, const char *v, int *format);
 
 #endif

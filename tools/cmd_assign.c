@@ -1,6 +1,7 @@
 /* barspace assign: run a policy on a topology and print the result. */
 #include "cli.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,20 +15,21 @@ static const char usage_text[] =
     "window (used, free, largest free aligned block).\n"
     "\n"
     "  --policy linux   model of Linux's allocator, failures included (default;\n"
-    "                   the newest modelled kernel, 7.2; linux-6.1, linux-6.12\n"
-    "                   and linux-7.2 name one)\n"
-    "  --policy pack    barspace's global packer: succeeds whenever a valid\n"
-    "                   assignment exists, else names each window's shortfall\n"
+    "                   linux-X.Y picks a modelled kernel version)\n"
+    "  --policy barspace  barspace's global packer (alias: pack): succeeds\n"
+    "                   whenever a valid assignment exists, else names each\n"
+    "                   window's shortfall\n"
     "  --realloc        linux: as with pci=realloc (--no-realloc: pci=realloc=off)\n"
-    "  --hp*size N      linux: pci=hpmmiosize= / hpmmioprefsize= / hpiosize=\n"
+    "  --hp*size SIZE   linux: pci=hpmmiosize= / hpmmioprefsize= / hpiosize=\n"
     "  -o OUT.topo      also write the topology with the assigned addresses\n"
+    "                   ('-': standard output; FILE '-' reads standard input)\n"
     "  --json           machine-readable output (schema barspace.assign/1)\n"
     "\n"
     "exit: 0 all assigned, 1 something could not be assigned, 2 bad input\n"
     "\n"
     "examples:\n"
     "  barspace assign examples/seed-14gpu.topo\n"
-    "  barspace assign examples/small-window.topo --policy pack --json\n";
+    "  barspace assign examples/small-window.topo --policy barspace --json\n";
 
 const char *cli_kind(unsigned flags, int slot)
 {
@@ -240,99 +242,104 @@ static void print_json(const bs_topo *t, const char *policy, int rc,
     printf("]}\n");
 }
 
+struct assign_args {
+    cli_policy policy;
+    int realloc, json;
+    uint64_t hp_mmio, hp_mmio_pref, hp_io;
+    const char *out;
+};
+
+#define O(f) offsetof(struct assign_args, f)
+static const cli_opt opts[] = {
+    {"--policy", CLI_POLICY, O(policy), 0, NULL, 0, 0, "P"},
+    {"--realloc", CLI_FLAG, O(realloc), 1, NULL, 0, 0, NULL},
+    {"--no-realloc", CLI_FLAG, O(realloc), -1, NULL, 0, 0, NULL},
+    {"--hpmmiosize", CLI_SIZE, O(hp_mmio), 0, NULL, 0, 0, "SIZE"},
+    {"--hpmmioprefsize", CLI_SIZE, O(hp_mmio_pref), 0, NULL, 0, 0, "SIZE"},
+    {"--hpiosize", CLI_SIZE, O(hp_io), 0, NULL, 0, 0, "SIZE"},
+    {"-o", CLI_STR, O(out), 0, NULL, 0, 0, "FILE"},
+    {"--json", CLI_FLAG, O(json), 0, NULL, 0, 0, NULL},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+#undef O
+
+static const cli_cmd cmd = {"assign", usage_text, opts, 1, 1, "FILE"};
+
+static void print_text(const bs_topo *t, const char *file, const char *policy,
+                       int rc, const bs_assign_opts *o)
+{
+    printf("%s: policy %s\n\n", bs_topo_name(t)[0] ? bs_topo_name(t) : file,
+           policy);
+    print_table(t);
+    print_windows(t);
+    print_failures(t);
+    char note[320];
+    if (bs_assign_reserve_note(t, o, note, sizeof note))
+        printf("\nnote: %s\n", note);
+    printf("\n%s\n", rc == BS_OK ? "all resources assigned"
+                                 : "some resources could not be assigned");
+}
+
+/* The assigned topology into the -o file opened before anything ran. */
+static int write_topo(const bs_topo *t, FILE *f, const char *path)
+{
+    size_t need = bs_topo_format_assigned(t, NULL, 0);
+    char *buf = malloc(need + 1);
+    if (buf) {
+        bs_topo_format_assigned(t, buf, need + 1);
+        cli_put(f, buf, need);
+        free(buf);
+    } else {
+        fprintf(stderr, "barspace: out of memory\n");
+    }
+    int rc = cli_close_out(f, path);
+    return buf ? rc : EXIT_BADINPUT;
+}
+
 int cmd_assign(int argc, char **argv)
 {
-    const char *file = NULL, *out = NULL, *policy = "linux";
-    bool json = false;
+    struct assign_args a = {0};
+    a.hp_mmio = a.hp_mmio_pref = a.hp_io = UINT64_MAX;
+    int nops, prc = cli_parse(&cmd, argc, argv, &a, &nops);
+    if (prc != CLI_RUN)
+        return cli_parse_exit(prc);
     bs_assign_opts o;
-    bs_assign_opts_init(&o, BS_POLICY_LINUX);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (cli_is_help(a)) {
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        } else if (!strcmp(a, "--json")) {
-            json = true;
-        } else if (!strcmp(a, "--realloc")) {
-            o.realloc = 1;
-        } else if (!strcmp(a, "--no-realloc")) {
-            o.realloc = -1;
-        } else if (!strcmp(a, "--policy") || !strcmp(a, "-o") ||
-                   !strcmp(a, "--hpmmiosize") || !strcmp(a, "--hpmmioprefsize") ||
-                   !strcmp(a, "--hpiosize")) {
-            if (i + 1 >= argc)
-                return cli_usage_error("assign", "%s needs a value", a);
-            const char *v = argv[++i];
-            uint64_t *dst = !strcmp(a, "--hpmmiosize") ? &o.hp_mmio
-                            : !strcmp(a, "--hpmmioprefsize") ? &o.hp_mmio_pref
-                            : !strcmp(a, "--hpiosize") ? &o.hp_io : NULL;
-            if (!strcmp(a, "--policy")) {
-                policy = v;
-                bs_error pe = {0};
-                if (bs_policy_parse(v, &o.policy, &o.kernel, &pe) != BS_OK)
-                    return cli_usage_error("assign", "%s", pe.msg);
-            } else if (!strcmp(a, "-o")) {
-                out = v;
-            } else if (!cli_parse_u64(v, dst)) {
-                return cli_usage_error("assign", "%s: expected a size such as "
-                                       "2M or 0x200000, got '%s'", a, v);
-            }
-        } else if (a[0] == '-') {
-            return cli_usage_error("assign", "unknown option '%s'", a);
-        } else if (file) {
-            return cli_usage_error("assign", "only one FILE expected, got '%s'", a);
-        } else {
-            file = a;
-        }
-    }
-    if (!file)
-        return cli_usage_error("assign", "missing FILE");
-    bs_topo *t = cli_load_topo(file);
-    if (!t)
+    bs_assign_opts_init(&o, a.policy.set ? a.policy.policy : BS_POLICY_LINUX);
+    if (a.policy.set)
+        o.kernel = a.policy.kernel;
+    o.realloc = a.realloc;
+    if (a.hp_mmio != UINT64_MAX)
+        o.hp_mmio = a.hp_mmio;
+    if (a.hp_mmio_pref != UINT64_MAX)
+        o.hp_mmio_pref = a.hp_mmio_pref;
+    if (a.hp_io != UINT64_MAX)
+        o.hp_io = a.hp_io;
+    const char *policy = bs_policy_name(o.policy, o.kernel);
+    FILE *out = NULL;
+    if (a.out && !(out = cli_open_out(a.out)))
         return EXIT_BADINPUT;
+    bs_topo *t = cli_load_topo(argv[0]);
+    int ret = EXIT_BADINPUT, rc = BS_EINVAL, nv = 0;
     bs_error e = {0};
-    int rc = bs_assign(t, &o, &e);
-    if (rc != BS_OK && rc != BS_ENOSPC) {
+    if (t && (rc = bs_assign(t, &o, &e)) != BS_OK && rc != BS_ENOSPC)
         cli_print_error(&e);
-        bs_topo_free(t);
-        return EXIT_BADINPUT;
+    if (rc == BS_OK || rc == BS_ENOSPC) {
+        bs_violation v[8];
+        nv = bs_check(t, NULL, v, 8);
+        if (a.json)
+            print_json(t, policy, rc, &o);
+        else
+            print_text(t, cli_input_name(argv[0]), policy, rc, &o);
+        for (int i = 0; i < nv && i < 8; i++)
+            fprintf(stderr, "barspace: internal error: invariant violated: "
+                    "%s\n", v[i].msg);
+        ret = nv || rc != BS_OK ? EXIT_FAILED : EXIT_OK;
+        if (out && write_topo(t, out, a.out))
+            ret = EXIT_BADINPUT;
+        out = NULL;
     }
-    bs_violation v[8];
-    int nv = bs_check(t, NULL, v, 8);
-    if (json) {
-        print_json(t, policy, rc, &o);
-    } else {
-        printf("%s: policy %s\n\n", bs_topo_name(t)[0] ? bs_topo_name(t) : file,
-               policy);
-        print_table(t);
-        print_windows(t);
-        print_failures(t);
-        char note[320];
-        if (bs_assign_reserve_note(t, &o, note, sizeof note))
-            printf("\nnote: %s\n", note);
-        printf("\n%s\n", rc == BS_OK ? "all resources assigned"
-                                     : "some resources could not be assigned");
-    }
-    for (int i = 0; i < nv && i < 8; i++)
-        fprintf(stderr, "barspace: internal error: invariant violated: %s\n",
-                v[i].msg);
-    if (out) {
-        size_t need = bs_topo_format_assigned(t, NULL, 0);
-        char *buf = malloc(need + 1);
-        FILE *f = buf ? fopen(out, "w") : NULL;
-        if (!f) {
-            fprintf(stderr, "barspace: %s: cannot write\n", out);
-            free(buf);
-            bs_topo_free(t);
-            return EXIT_BADINPUT;
-        }
-        bs_topo_format_assigned(t, buf, need + 1);
-        fputs(buf, f);
-        fclose(f);
-        free(buf);
-    }
+    if (out && out != stdout)
+        fclose(out);
     bs_topo_free(t);
-    if (nv)
-        return EXIT_FAILED;
-    return rc == BS_OK ? EXIT_OK : EXIT_FAILED;
+    return ret;
 }

@@ -3,7 +3,7 @@
 #include "cli.h"
 #include "barspace/cfgspace.h"
 
-#include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,9 +21,6 @@ static const char usage_text[] =
     "                           while sizing and per 64-bit BAR rewrite\n"
     "  --guest linux-patched    23e118a48acf: decode left clear until the driver\n"
     "  --guest linux-6.13       4453f360862e: one sizing toggle per function\n"
-    "  --guest linux-6.1        plain Linux 6.1/6.12 on a SeaBIOS-programmed machine\n"
-    "                           (firmware BARs kept; a toggle per BAR while sizing)\n"
-    "  --guest linux-7.2        plain Linux 7.2 on it: one sizing toggle per function\n"
     "  --guest linux-6.1        plain Linux 6.1/6.12 on a SeaBIOS-programmed machine\n"
     "                           (firmware BARs kept; a toggle per BAR while sizing)\n"
     "  --guest linux-7.2        plain Linux 7.2 on it: one sizing toggle per function\n"
@@ -47,19 +44,6 @@ static const char usage_text[] =
     "  barspace boot examples/seed-14gpu.topo --guest linux-patched --host eager\n"
     "  barspace boot examples/seed-14gpu.topo --guest linux-prepatch --host deferred --json\n";
 
-static bool parse_secs(const char *s, double *out)
-{
-    if (!s || !*s)
-        return false;
-    errno = 0;
-    char *end;
-    double v = strtod(s, &end);
-    if (errno || *end || !(v >= 0) || v > 1e9)
-        return false;
-    *out = v;
-    return true;
-}
-
 static void json_stats(const bs_decode_stats *s)
 {
     printf("\"toggles\": %llu, \"decode_off\": %llu, \"decode_on\": %llu, "
@@ -77,87 +61,178 @@ static void json_stats(const bs_decode_stats *s)
            (unsigned long long)s->cfg_writes);
 }
 
-/* Bytes as "1152.5G": totals of many BARs are rarely a power of two. */
-static const char *gib(uint64_t v, char *buf, size_t cap)
-{
-    if (v >= (UINT64_C(1) << 30))
-        snprintf(buf, cap, "%.1fG", (double)v / (double)(UINT64_C(1) << 30));
-    else if (v >= (UINT64_C(1) << 20))
-        snprintf(buf, cap, "%.1fM", (double)v / (double)(UINT64_C(1) << 20));
-    else
-        snprintf(buf, cap, "%s", cli_size(v));
-    return buf;
-}
-
 static void text_row(const char *name, const char *bdf,
                      const bs_decode_stats *s)
 {
-    char b[32];
-    printf("%-16s %-8s %7llu %5llu %6llu %9s %8llu %11.3f %11.3f\n", name,
+    printf("%-16s %-8s %7llu %5llu %6llu %10s %8llu %11.3f %11.3f\n", name,
            bdf, (unsigned long long)s->toggles, (unsigned long long)s->maps,
-           (unsigned long long)s->unmaps, gib(s->bytes_mapped, b, sizeof b),
+           (unsigned long long)s->unmaps, cli_size(s->bytes_mapped),
            (unsigned long long)s->pages_mapped, s->seconds, s->toggle_seconds);
 }
 
+/* A finished boot run, for the two printers. */
+struct boot_result {
+    const char *file;
+    int guest, host, windows, enable;
+    bs_vm_opts vo;
+    bs_vm *vm;
+    const bs_topo *t;
+    int n, conflicts, problems;
+    bs_decode_stats initial, tot, ideal;
+};
+
+static void print_json(const struct boot_result *r)
+{
+    const char *file = r->file;
+    int guest = r->guest;
+    int host = r->host;
+    int windows = r->windows;
+    int enable = r->enable;
+    const bs_vm_opts vo = r->vo;
+    bs_vm *vm = r->vm;
+    const bs_topo *t = r->t;
+    int n = r->n;
+    bs_decode_stats initial = r->initial;
+    bs_decode_stats tot = r->tot;
+    bs_decode_stats ideal = r->ideal;
+    int conflicts = r->conflicts;
+    int problems = r->problems;
+    printf("{\"schema\": \"barspace.boot/1\", \"file\": ");
+    cli_json_str(stdout, file);
+    printf(", \"guest\": \"%s\", \"host\": \"%s\", \"bridge_windows\": %s, "
+           "\"driver_enable\": %s,\n",
+           bs_boot_guest_name(guest),
+           host == BS_HOST_EAGER ? "eager" : "deferred",
+           windows ? "true" : "false", enable ? "true" : "false");
+    printf(" \"cost\": {\"fixed\": %g, \"per_4k\": %g, \"per_2m\": %g, "
+           "\"per_1g\": %g},\n",
+           vo.cost.fixed, vo.cost.per_4k, vo.cost.per_2m, vo.cost.per_1g);
+    printf(" \"devices\": [");
+    bool first = true;
+    for (int i = 1; i < n; i++) {
+        bs_decode_stats s;
+        bs_node_info ni;
+        unsigned b, d, f;
+        bs_vm_stats(vm, i, &s);
+        bs_topo_node_info(t, i, &ni);
+        bs_vm_bdf(vm, i, &b, &d, &f);
+        printf("%s\n  {\"name\": ", first ? "" : ",");
+        cli_json_str(stdout, ni.name);
+        printf(", \"bdf\": \"%02x:%02x.%u\", \"bridge\": %s, ", b, d, f,
+               ni.kind == BS_NODE_BRIDGE ? "true" : "false");
+        json_stats(&s);
+        printf("}");
+        first = false;
+    }
+    printf("\n ],\n \"initial\": {");
+    json_stats(&initial);
+    printf("},\n \"total\": {");
+    json_stats(&tot);
+    printf("},\n \"ideal\": {\"maps\": %llu, \"bytes_mapped\": %llu, "
+           "\"pages_mapped\": %llu, \"seconds\": %.6f},\n",
+           (unsigned long long)ideal.maps,
+           (unsigned long long)ideal.bytes_mapped,
+           (unsigned long long)ideal.pages_mapped, ideal.seconds);
+    printf(" \"over_ideal\": %.6f, \"decode_conflicts\": %d, "
+           "\"check_problems\": %d}\n",
+           ideal.seconds > 0 ? tot.seconds / ideal.seconds - 1 : 0.0,
+           conflicts, problems);
+}
+
+static void print_text(const struct boot_result *r)
+{
+    const char *file = r->file;
+    int guest = r->guest;
+    int host = r->host;
+    int windows = r->windows;
+    bs_vm *vm = r->vm;
+    const bs_topo *t = r->t;
+    int n = r->n;
+    bs_decode_stats initial = r->initial;
+    bs_decode_stats tot = r->tot;
+    bs_decode_stats ideal = r->ideal;
+    int conflicts = r->conflicts;
+    printf("guest %s, host %s%s: %s\n\n", bs_boot_guest_name(guest),
+           host == BS_HOST_EAGER ? "eager" : "deferred",
+           windows ? " (bridge windows)" : "", file);
+    printf("%-16s %-8s %7s %5s %6s %10s %8s %11s %11s\n", "function",
+           "bdf", "toggles", "maps", "unmaps", "mapped", "pages",
+           "seconds", "toggle s");
+    for (int i = 1; i < n; i++) {
+        bs_decode_stats s;
+        bs_node_info ni;
+        unsigned b, d, f;
+        bs_vm_stats(vm, i, &s);
+        if (!s.toggles && !s.maps && !s.unmaps)
+            continue;
+        bs_topo_node_info(t, i, &ni);
+        bs_vm_bdf(vm, i, &b, &d, &f);
+        char bdf[16];
+        snprintf(bdf, sizeof bdf, "%02x:%02x.%u", b, d, f);
+        text_row(ni.name, bdf, &s);
+    }
+    text_row("total", "", &tot);
+    printf("\nhost pre-set mapping at VM creation: %llu maps, %.3f s "
+           "(included above)\n",
+           (unsigned long long)initial.maps, initial.seconds);
+    printf("ideal (one map per BAR, no toggles): %llu maps, %.3f s\n",
+           (unsigned long long)ideal.maps, ideal.seconds);
+    printf("this boot: %.3f s = ideal %+.3f s (%.2f%%), of which decode "
+           "toggles %.3f s\n",
+           tot.seconds, tot.seconds - ideal.seconds,
+           ideal.seconds > 0 ? 100.0 * (tot.seconds / ideal.seconds - 1)
+                             : 0.0,
+           tot.toggle_seconds);
+    if (conflicts)
+        printf("guest-visible decode conflicts: %d\n", conflicts);
+}
+
+struct boot_args {
+    int guest, host, json, windows, no_enable;
+    double cost_fixed, cost_4k, cost_2m, cost_1g;
+};
+
+#define O(f) offsetof(struct boot_args, f)
+static const cli_opt opts[] = {
+    {"--guest", CLI_CHOICE, O(guest), 0,
+     "linux-prepatch|linux-patched|linux-6.13|linux-6.1|linux-7.2", 0, 0,
+     "MODEL"},
+    {"--host", CLI_CHOICE, O(host), 0, "eager|deferred", 0, 0, "POLICY"},
+    {"--bridge-windows", CLI_FLAG, O(windows), 0, NULL, 0, 0, NULL},
+    {"--no-driver-enable", CLI_FLAG, O(no_enable), 0, NULL, 0, 0, NULL},
+    {"--cost-fixed", CLI_SECS, O(cost_fixed), 0, NULL, 0, 0, "S"},
+    {"--cost-4k", CLI_SECS, O(cost_4k), 0, NULL, 0, 0, "S"},
+    {"--cost-2m", CLI_SECS, O(cost_2m), 0, NULL, 0, 0, "S"},
+    {"--cost-1g", CLI_SECS, O(cost_1g), 0, NULL, 0, 0, "S"},
+    {"--json", CLI_FLAG, O(json), 0, NULL, 0, 0, NULL},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+#undef O
+
+static const cli_cmd cmd = {"boot", usage_text, opts, 1, 1, "FILE"};
+
 int cmd_boot(int argc, char **argv)
 {
-    const char *file = NULL;
-    int guest = -1, host = -1, json = 0, windows = 0, enable = 1;
     bs_vm_opts vo;
     bs_vm_opts_init(&vo);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (cli_is_help(a)) {
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        }
-        double *cost = !strcmp(a, "--cost-fixed") ? &vo.cost.fixed
-                       : !strcmp(a, "--cost-4k")  ? &vo.cost.per_4k
-                       : !strcmp(a, "--cost-2m")  ? &vo.cost.per_2m
-                       : !strcmp(a, "--cost-1g")  ? &vo.cost.per_1g
-                                                  : NULL;
-        if (cost) {
-            if (i + 1 >= argc || !parse_secs(argv[i + 1], cost))
-                return cli_usage_error("boot", "%s needs seconds (e.g. 0.0001)",
-                                       a);
-            i++;
-        } else if (!strcmp(a, "--guest")) {
-            if (i + 1 >= argc || (guest = bs_boot_guest_parse(argv[i + 1])) < 0)
-                return cli_usage_error("boot", "--guest needs linux-prepatch, "
-                                               "linux-patched, linux-6.13, "
-                                               "linux-6.1 or linux-7.2");
-            i++;
-        } else if (!strcmp(a, "--host")) {
-            if (i + 1 >= argc)
-                return cli_usage_error("boot", "--host needs eager or deferred");
-            if (!strcmp(argv[i + 1], "eager"))
-                host = BS_HOST_EAGER;
-            else if (!strcmp(argv[i + 1], "deferred"))
-                host = BS_HOST_DEFERRED;
-            else
-                return cli_usage_error("boot", "--host needs eager or deferred, "
-                                               "not '%s'", argv[i + 1]);
-            i++;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else if (!strcmp(a, "--bridge-windows")) {
-            windows = 1;
-        } else if (!strcmp(a, "--no-driver-enable")) {
-            enable = 0;
-        } else if (a[0] == '-' && a[1]) {
-            return cli_usage_error("boot", "unknown option '%s'", a);
-        } else if (!file) {
-            file = a;
-        } else {
-            return cli_usage_error("boot", "one topology file only");
-        }
-    }
-    if (!file)
-        return cli_usage_error("boot", "missing topology FILE");
-    if (guest < 0)
+    struct boot_args a = {-1, -1, 0, 0, 0, vo.cost.fixed, vo.cost.per_4k,
+                          vo.cost.per_2m, vo.cost.per_1g};
+    int nops, prc = cli_parse(&cmd, argc, argv, &a, &nops);
+    if (prc != CLI_RUN)
+        return cli_parse_exit(prc);
+    if (a.guest < 0)
         return cli_usage_error("boot", "missing --guest MODEL");
-    if (host < 0)
+    if (a.host < 0)
         return cli_usage_error("boot", "missing --host eager|deferred");
+    const char *file = argv[0];
+    /* The choices are listed in enum bs_boot_guest order. */
+    int guest = a.guest;
+    int host = a.host == 0 ? BS_HOST_EAGER : BS_HOST_DEFERRED;
+    int json = a.json, windows = a.windows, enable = !a.no_enable;
+    vo.cost.fixed = a.cost_fixed;
+    vo.cost.per_4k = a.cost_4k;
+    vo.cost.per_2m = a.cost_2m;
+    vo.cost.per_1g = a.cost_1g;
 
     bs_topo *t = cli_load_topo(file);
     if (!t)
@@ -220,82 +295,13 @@ int cmd_boot(int argc, char **argv)
     bs_vm_ideal(vm, &ideal);
     int n = bs_topo_node_count(t);
 
-    if (json) {
-        printf("{\"schema\": \"barspace.boot/1\", \"file\": ");
-        cli_json_str(stdout, file);
-        printf(", \"guest\": \"%s\", \"host\": \"%s\", \"bridge_windows\": %s, "
-               "\"driver_enable\": %s,\n",
-               bs_boot_guest_name(guest),
-               host == BS_HOST_EAGER ? "eager" : "deferred",
-               windows ? "true" : "false", enable ? "true" : "false");
-        printf(" \"cost\": {\"fixed\": %g, \"per_4k\": %g, \"per_2m\": %g, "
-               "\"per_1g\": %g},\n",
-               vo.cost.fixed, vo.cost.per_4k, vo.cost.per_2m, vo.cost.per_1g);
-        printf(" \"devices\": [");
-        bool first = true;
-        for (int i = 1; i < n; i++) {
-            bs_decode_stats s;
-            bs_node_info ni;
-            unsigned b, d, f;
-            bs_vm_stats(vm, i, &s);
-            bs_topo_node_info(t, i, &ni);
-            bs_vm_bdf(vm, i, &b, &d, &f);
-            printf("%s\n  {\"name\": ", first ? "" : ",");
-            cli_json_str(stdout, ni.name);
-            printf(", \"bdf\": \"%02x:%02x.%u\", \"bridge\": %s, ", b, d, f,
-                   ni.kind == BS_NODE_BRIDGE ? "true" : "false");
-            json_stats(&s);
-            printf("}");
-            first = false;
-        }
-        printf("\n ],\n \"initial\": {");
-        json_stats(&initial);
-        printf("},\n \"total\": {");
-        json_stats(&tot);
-        printf("},\n \"ideal\": {\"maps\": %llu, \"bytes_mapped\": %llu, "
-               "\"pages_mapped\": %llu, \"seconds\": %.6f},\n",
-               (unsigned long long)ideal.maps,
-               (unsigned long long)ideal.bytes_mapped,
-               (unsigned long long)ideal.pages_mapped, ideal.seconds);
-        printf(" \"over_ideal\": %.6f, \"decode_conflicts\": %d, "
-               "\"check_problems\": %d}\n",
-               ideal.seconds > 0 ? tot.seconds / ideal.seconds - 1 : 0.0,
-               conflicts, problems);
-    } else {
-        printf("guest %s, host %s%s: %s\n\n", bs_boot_guest_name(guest),
-               host == BS_HOST_EAGER ? "eager" : "deferred",
-               windows ? " (bridge windows)" : "", file);
-        printf("%-16s %-8s %7s %5s %6s %9s %8s %11s %11s\n", "function",
-               "bdf", "toggles", "maps", "unmaps", "mapped", "pages",
-               "seconds", "toggle s");
-        for (int i = 1; i < n; i++) {
-            bs_decode_stats s;
-            bs_node_info ni;
-            unsigned b, d, f;
-            bs_vm_stats(vm, i, &s);
-            if (!s.toggles && !s.maps && !s.unmaps)
-                continue;
-            bs_topo_node_info(t, i, &ni);
-            bs_vm_bdf(vm, i, &b, &d, &f);
-            char bdf[16];
-            snprintf(bdf, sizeof bdf, "%02x:%02x.%u", b, d, f);
-            text_row(ni.name, bdf, &s);
-        }
-        text_row("total", "", &tot);
-        printf("\nhost pre-set mapping at VM creation: %llu maps, %.3f s "
-               "(included above)\n",
-               (unsigned long long)initial.maps, initial.seconds);
-        printf("ideal (one map per BAR, no toggles): %llu maps, %.3f s\n",
-               (unsigned long long)ideal.maps, ideal.seconds);
-        printf("this boot: %.3f s = ideal %+.3f s (%.2f%%), of which decode "
-               "toggles %.3f s\n",
-               tot.seconds, tot.seconds - ideal.seconds,
-               ideal.seconds > 0 ? 100.0 * (tot.seconds / ideal.seconds - 1)
-                                 : 0.0,
-               tot.toggle_seconds);
-        if (conflicts)
-            printf("guest-visible decode conflicts: %d\n", conflicts);
-    }
+    struct boot_result res = {file,      guest, host, windows, enable, vo, vm,
+                              t,         n,     conflicts, problems,
+                              initial,   tot,   ideal};
+    if (json)
+        print_json(&res);
+    else
+        print_text(&res);
     if (problems)
         fprintf(stderr, "barspace: emulation check failed: %s\n", msg);
     bs_vm_free(vm);

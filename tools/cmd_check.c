@@ -1,6 +1,7 @@
 /* barspace check: verify an assigned topology against every invariant. */
 #include "cli.h"
 
+#include <stddef.h>
 #include <string.h>
 
 static const char usage_text[] =
@@ -35,30 +36,29 @@ static const char *code_name(int c)
     return "unknown";
 }
 
+struct check_args {
+    const char *before;
+    int json;
+};
+
+#define O(f) offsetof(struct check_args, f)
+static const cli_opt opts[] = {
+    {"--before", CLI_STR, O(before), 0, NULL, 0, 0, "FILE"},
+    {"--json", CLI_FLAG, O(json), 0, NULL, 0, 0, NULL},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+#undef O
+
+static const cli_cmd cmd = {"check", usage_text, opts, 1, 1, "FILE"};
+
 int cmd_check(int argc, char **argv)
 {
-    const char *file = NULL, *before_file = NULL;
-    bool json = false;
-    for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        } else if (!strcmp(argv[i], "--json")) {
-            json = true;
-        } else if (!strcmp(argv[i], "--before")) {
-            if (++i >= argc)
-                return cli_usage_error("check", "--before needs a FILE");
-            before_file = argv[i];
-        } else if (argv[i][0] == '-') {
-            return cli_usage_error("check", "unknown option '%s'", argv[i]);
-        } else if (file) {
-            return cli_usage_error("check", "only one FILE expected");
-        } else {
-            file = argv[i];
-        }
-    }
-    if (!file)
-        return cli_usage_error("check", "missing FILE");
+    struct check_args a = {0};
+    int nops, prc = cli_parse(&cmd, argc, argv, &a, &nops);
+    if (prc != CLI_RUN)
+        return cli_parse_exit(prc);
+    const char *file = argv[0], *before_file = a.before;
+    bool json = a.json;
     bs_topo *t = cli_load_topo(file), *b = NULL;
     if (!t)
         return EXIT_BADINPUT;

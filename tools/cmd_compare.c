@@ -4,6 +4,7 @@
 #include "compare_hotplug.h"
 #include "barspace/qemu.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,7 +34,7 @@ static const char usage_text[] =
     "exit: 0 every compared resource agrees, 1 some differ, 2 bad input\n"
     "\n"
     "examples:\n"
-    "  barspace compare peer/out/none-base --topology peer/topologies/none-base.topo\n"
+    "  barspace compare tests/data/peer/none-base.out --topology tests/data/peer/none-base.topo\n"
     "\n"
     "With a kernel log instead of OUTDIR, `compare LOG` replays the kernel's\n"
     "own decisions against the model of its kernel (barspace compare LOG --help).\n";
@@ -87,34 +88,37 @@ const char *res_str(char *b, size_t cap, int assigned, uint64_t a,
     return b;
 }
 
+struct compare_args {
+    const char *topology, *append;
+    cli_policy policy;
+    int json;
+};
+
+#define O(f) offsetof(struct compare_args, f)
+static const cli_opt opts[] = {
+    {"--topology", CLI_STR, O(topology), 0, NULL, 0, 0, "FILE"},
+    {"--append", CLI_STR, O(append), 0, NULL, 0, 0, "CMDLINE"},
+    {"--policy", CLI_POLICY, O(policy), 0, NULL, 0, 0, "P"},
+    {"--json", CLI_FLAG, O(json), 0, NULL, 0, 0, NULL},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+#undef O
+
+static const cli_cmd cmd = {"compare", usage_text, opts, 1, 1, "OUTDIR"};
+
 int cmd_compare(int argc, char **argv)
 {
-    const char *dir = NULL, *topo = NULL, *append_opt = NULL, *policy = NULL;
-    bool json = false;
+    /* A kernel log takes compare LOG's options (tools/cmd_compare_log.c). */
     if (cmd_compare_is_log(argc, argv))
         return cmd_compare_log(argc, argv);
-    for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        } else if (!strcmp(argv[i], "--json"))
-            json = true;
-        else if (!strcmp(argv[i], "--topology") && i + 1 < argc)
-            topo = argv[++i];
-        else if (!strcmp(argv[i], "--append") && i + 1 < argc)
-            append_opt = argv[++i];
-        else if (!strcmp(argv[i], "--policy") && i + 1 < argc)
-            policy = argv[++i];
-        else if (argv[i][0] == '-')
-            return cli_usage_error("compare", "unknown or incomplete option '%s'",
-                                   argv[i]);
-        else if (dir)
-            return cli_usage_error("compare", "only one OUTDIR");
-        else
-            dir = argv[i];
-    }
-    if (!dir || !topo)
-        return cli_usage_error("compare", "need OUTDIR and --topology FILE");
+    struct compare_args a = {0};
+    int nops, prc = cli_parse(&cmd, argc, argv, &a, &nops);
+    if (prc != CLI_RUN)
+        return cli_parse_exit(prc);
+    if (!a.topology)
+        return cli_usage_error("compare", "missing --topology FILE");
+    const char *dir = argv[0], *topo = a.topology, *append_opt = a.append;
+    bool json = a.json;
     if (compare_is_hotplug(dir)) {
         char *app = append_opt ? NULL : read_env(dir, "append");
         int hrc = compare_hotplug(dir, topo, append_opt ? append_opt : app, json);
@@ -140,7 +144,11 @@ int cmd_compare(int argc, char **argv)
     char *kname = env_kernel(dir);
     const char *rel = kname ? kname : bs_guest_kernel_release(g);
     o.kernel = rel ? bs_kernel_from_release(rel) : 0;
-    int rc = policy ? bs_policy_parse(policy, &o.policy, &o.kernel, &e) : BS_OK;
+    if (a.policy.set) {
+        o.policy = a.policy.policy;
+        o.kernel = a.policy.kernel;
+    }
+    int rc = BS_OK;
     free(kname);
     bs_peer_cmp *c = NULL;
     if (rc == BS_OK)

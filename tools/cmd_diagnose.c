@@ -4,6 +4,7 @@
 #include "hv_diagnose.h"
 #include "barspace/diagnose.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,65 +82,46 @@ static const char *tri(int v)
     return v < 0 ? "not evaluated" : v ? "yes" : "no";
 }
 
+struct diagnose_args {
+    int machine, json;
+    const char *format;
+};
+
+#define O(f) offsetof(struct diagnose_args, f)
+static const cli_opt opts[] = {
+    {"--vm", CLI_FLAG, O(machine), BS_DIAG_VM, NULL, 0, 0, NULL},
+    {"--metal", CLI_FLAG, O(machine), BS_DIAG_METAL, NULL, 0, 0, NULL},
+    {"--format", CLI_STR, O(format), 0, NULL, 0, 0, "F"},
+    {"--json", CLI_FLAG, O(json), 0, NULL, 0, 0, NULL},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+#undef O
+
+static const cli_cmd cmd = {"diagnose", usage_text, opts, 1, -1, "FILE"};
+
 int cmd_diagnose(int argc, char **argv)
 {
-    bool json = false;
-    int machine = BS_DIAG_AUTO;
-    int format = BS_IMPORT_AUTO;
-    char **files = calloc((size_t)argc + 1, sizeof *files);
-    int nf = 0;
-    if (!files)
-        return EXIT_FAILED;
-    for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            fputs(usage_text, stdout);
-            free(files);
-            return EXIT_OK;
-        } else if (!strcmp(argv[i], "--json")) {
-            json = true;
-        } else if (!strcmp(argv[i], "--vm")) {
-            machine = BS_DIAG_VM;
-        } else if (!strcmp(argv[i], "--metal")) {
-            machine = BS_DIAG_METAL;
-        } else if (!strcmp(argv[i], "--format")) {
-            if (i + 1 >= argc || (format = cli_import_format(argv[++i])) < 0) {
-                free(files);
-                return cli_usage_error("diagnose", "--format needs one of "
-                                       "auto, dmesg, lspci, sysfs, iomem");
-            }
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            free(files);
-            return cli_usage_error("diagnose", "unknown option '%s'", argv[i]);
-        } else {
-            files[nf++] = argv[i];
-        }
-    }
-    if (!nf) {
-        free(files);
-        return cli_usage_error("diagnose", "no input FILE");
-    }
-    if (cli_hv_log(files[0])) { /* a Hyper-V guest: tools/hv_diagnose.c */
-        int rc = cli_hv_diagnose(files, nf, json);
-        free(files);
-        return rc;
-    }
+    struct diagnose_args a = {BS_DIAG_AUTO, 0, NULL};
+    int nf, prc = cli_parse(&cmd, argc, argv, &a, &nf);
+    if (prc != CLI_RUN)
+        return cli_parse_exit(prc);
+    int format = BS_IMPORT_AUTO, machine = a.machine;
+    bool json = a.json;
+    if (cli_import_format_opt("diagnose", a.format, &format))
+        return EXIT_BADINPUT;
+    char **files = argv;
     bs_import *im = NULL;
     bs_topo *t = NULL;
     size_t l0 = strlen(files[0]);
     if (nf == 1 && l0 > 5 && !strcmp(files[0] + l0 - 5, ".topo")) {
         t = cli_load_topo(files[0]);
-        if (!t) {
-            free(files);
+        if (!t)
             return EXIT_BADINPUT;
-        }
     } else {
         int rc = cli_import(nf, files, "diagnose", format, &im, &t);
-        if (rc) {
-            free(files);
+        if (rc)
             return rc;
-        }
     }
-    free(files);
     bs_diag *d = NULL;
     bs_error e = {0};
     int bare = im ? 0 : bs_diagnose_assign_bare(t, &e);

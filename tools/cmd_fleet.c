@@ -42,7 +42,7 @@ static const char usage_text[] =
 static int merge_file(bs_fleet_sum *sum, const char *path)
 {
     size_t len;
-    char *text = cli_read_file(path, &len);
+    char *text = cli_read_input(path, BS_MAX_TOPO_FILE, &len);
     if (!text) {
         fprintf(stderr, "barspace: %s: cannot read\n", path);
         return EXIT_BADINPUT;

@@ -1,11 +1,12 @@
 /* barspace format: parse a topology file and print its canonical form. */
 #include "cli.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char usage_text[] =
-    "usage: barspace format FILE [--check] [--json]\n"
+    "usage: barspace format FILE [--check] [-o OUT.topo] [--json]\n"
     "\n"
     "Parse FILE (docs/topology-format.md) and print it in canonical form:\n"
     "4-space indentation, attributes in a fixed order, sizes with K/M/G/T\n"
@@ -14,6 +15,7 @@ static const char usage_text[] =
     "the format; firmware-fixed ones (fixed=) are.\n"
     "\n"
     "  --check   print nothing; exit 1 if FILE is not already canonical\n"
+    "  -o OUT    write the canonical form to OUT instead of standard output\n"
     "  --json    {\"schema\":\"barspace.format/1\",\"canonical\":...,\"text\":...}\n"
     "\n"
     "exit: 0 ok, 1 not canonical (--check), 2 bad input or usage\n"
@@ -40,63 +42,79 @@ static const char usage_text[] =
     "  }\n"
     "  $ barspace format --check my.topo || echo 'not canonical'\n";
 
-/* The file as bytes, for --check's comparison. */
+struct format_args {
+    int json, check;
+    const char *out;
+};
+
+#define O(f) offsetof(struct format_args, f)
+static const cli_opt opts[] = {
+    {"--check", CLI_FLAG, O(check), 0, NULL, 0, 0, NULL},
+    {"-o", CLI_STR, O(out), 0, NULL, 0, 0, "FILE"},
+    {"--json", CLI_FLAG, O(json), 0, NULL, 0, 0, NULL},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+#undef O
+
+static const cli_cmd cmd = {"format", usage_text, opts, 1, 1, "FILE"};
+
+/* FILE's bytes and their canonical form; false after the message. */
+static bool canonical_text(const char *file, char **orig, size_t *olen,
+                           char **text, size_t *tlen)
+{
+    *text = NULL;
+    if (!(*orig = cli_read_input(file, BS_MAX_TOPO_FILE, olen)))
+        return false;
+    bs_topo *t = NULL;
+    bs_error e = {0};
+    if (bs_topo_parse(*orig, *olen, cli_input_name(file), &t, &e)) {
+        cli_print_error(&e);
+        return false;
+    }
+    *tlen = bs_topo_format(t, NULL, 0);
+    if ((*text = malloc(*tlen + 1)))
+        bs_topo_format(t, *text, *tlen + 1);
+    else
+        fprintf(stderr, "barspace: out of memory\n");
+    bs_topo_free(t);
+    return *text != NULL;
+}
+
 int cmd_format(int argc, char **argv)
 {
-    const char *file = NULL;
-    bool json = false, check = false;
-    for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        } else if (!strcmp(argv[i], "--json")) {
-            json = true;
-        } else if (!strcmp(argv[i], "--check")) {
-            check = true;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return cli_usage_error("format", "unknown option '%s'", argv[i]);
-        } else if (file) {
-            return cli_usage_error("format", "only one FILE expected");
-        } else {
-            file = argv[i];
-        }
-    }
-    if (!file)
-        return cli_usage_error("format", "missing FILE");
-    bs_topo *t = cli_load_topo(file);
-    if (!t)
+    struct format_args a = {0};
+    int nops, prc = cli_parse(&cmd, argc, argv, &a, &nops);
+    if (prc != CLI_RUN)
+        return cli_parse_exit(prc);
+    if (a.check && a.out)
+        return cli_usage_error("format", "--check and -o cannot be used "
+                               "together");
+    const char *file = argv[0];
+    FILE *out = NULL;
+    if (a.out && !(out = cli_open_out(a.out)))
         return EXIT_BADINPUT;
-    size_t need = bs_topo_format(t, NULL, 0);
-    char *text = malloc(need + 1);
-    if (!text) {
-        bs_topo_free(t);
-        fprintf(stderr, "barspace: out of memory\n");
-        return EXIT_FAILED;
+    char *orig = NULL, *text = NULL;
+    size_t olen = 0, need = 0;
+    int rc = EXIT_BADINPUT;
+    if (canonical_text(file, &orig, &olen, &text, &need)) {
+        bool canonical = olen == need && !memcmp(orig, text, need);
+        rc = a.check && !canonical ? EXIT_FAILED : EXIT_OK;
+        if (a.json) {
+            printf("{\"schema\":\"barspace.format/1\",\"file\":");
+            cli_json_str(stdout, file);
+            printf(",\"canonical\":%s,\"text\":", canonical ? "true" : "false");
+            cli_json_str(stdout, text);
+            printf("}\n");
+        } else if (a.check && !canonical) {
+            fprintf(stderr, "barspace: %s: not in canonical form\n",
+                    cli_input_name(file));
+        }
+        if (!a.json && !a.check)
+            cli_put(out ? out : stdout, text, need);
     }
-    bs_topo_format(t, text, need + 1);
-    bs_topo_free(t);
-
-    int rc = EXIT_OK;
-    bool canonical = true;
-    if (check || json) {
-        size_t len = 0;
-        char *orig = cli_read_file(file, &len);
-        canonical = orig && len == need && !memcmp(orig, text, need);
-        free(orig);
-    }
-    if (json) {
-        printf("{\"schema\":\"barspace.format/1\",\"file\":");
-        cli_json_str(stdout, file);
-        printf(",\"canonical\":%s,\"text\":", canonical ? "true" : "false");
-        cli_json_str(stdout, text);
-        printf("}\n");
-    } else if (!check) {
-        fputs(text, stdout);
-    } else if (!canonical) {
-        fprintf(stderr, "barspace: %s: not in canonical form\n", file);
-    }
-    if (check && !canonical)
-        rc = EXIT_FAILED;
+    if (out && cli_close_out(out, a.out))
+        rc = EXIT_BADINPUT;
+    free(orig);
     free(text);
     return rc;
 }

@@ -2,6 +2,8 @@
 #include "cli.h"
 #include "barspace/qemu.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,70 +32,52 @@ static const char usage_text[] =
     "  barspace generate --seed 7 > t.topo && peer/run t.topo\n"
     "  barspace generate --seed 7 --firmware none --max-bar 1G\n";
 
-static int parse_fw(const char *s, int *fw)
-{
-    static const struct { const char *w; int v; } fws[] = {
-        {"any", BS_GEN_FW_ANY}, {"none", BS_GEN_FW_NONE},
-        {"seabios", BS_GEN_FW_SEABIOS}, {"ovmf", BS_GEN_FW_OVMF},
-    };
-    for (size_t i = 0; i < sizeof fws / sizeof fws[0]; i++)
-        if (!strcmp(s, fws[i].w)) {
-            *fw = fws[i].v;
-            return 0;
-        }
-    return -1;
-}
+struct generate_args {
+    uint64_t seed, devices, max_bar;
+    int firmware, json;
+    const char *out;
+};
+
+#define O(f) offsetof(struct generate_args, f)
+static const cli_opt opts[] = {
+    {"--seed", CLI_NUM, O(seed), 0, NULL, 0, 0, "N"},
+    {"--devices", CLI_NUM, O(devices), 0, NULL, 1, 64, "N"},
+    {"--firmware", CLI_CHOICE, O(firmware), 0, "any|none|seabios|ovmf", 0, 0,
+     "F"},
+    {"--max-bar", CLI_SIZE, O(max_bar), 0, NULL, 0, 0, "SIZE"},
+    {"-o", CLI_STR, O(out), 0, NULL, 0, 0, "FILE"},
+    {"--json", CLI_FLAG, O(json), 0, NULL, 0, 0, NULL},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+#undef O
+
+static const cli_cmd cmd = {"generate", usage_text, opts, 0, 0, NULL};
 
 int cmd_generate(int argc, char **argv)
 {
+    static const int fws[] = {BS_GEN_FW_ANY, BS_GEN_FW_NONE, BS_GEN_FW_SEABIOS,
+                              BS_GEN_FW_OVMF};
     bs_gen_opts o;
     bs_gen_opts_init(&o);
-    const char *outfile = NULL;
-    bool have_seed = false, json = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        uint64_t n;
-        if (cli_is_help(a)) {
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        }
-        if (!strcmp(a, "--json")) {
-            json = true;
-            continue;
-        }
-        bool takes = !strcmp(a, "--seed") || !strcmp(a, "--devices") ||
-                     !strcmp(a, "--firmware") || !strcmp(a, "--max-bar") ||
-                     !strcmp(a, "-o");
-        if (takes && !v)
-            return cli_usage_error("generate", "%s needs a value", a);
-        if (!strcmp(a, "--seed")) {
-            if (!cli_parse_u64(v, &o.seed))
-                return cli_usage_error("generate", "--seed needs a number, got '%s'", v);
-            have_seed = true;
-        } else if (!strcmp(a, "--devices")) {
-            if (!cli_parse_u64(v, &n) || n < 1 || n > 64)
-                return cli_usage_error("generate", "--devices needs 1..64, got '%s'", v);
-            o.max_devices = (int)n;
-        } else if (!strcmp(a, "--firmware")) {
-            if (parse_fw(v, &o.firmware))
-                return cli_usage_error("generate", "--firmware needs seabios, "
-                                       "ovmf, none or any, got '%s'", v);
-        } else if (!strcmp(a, "--max-bar")) {
-            if (!cli_parse_u64(v, &o.max_bar) || o.max_bar < 4096 ||
-                (o.max_bar & (o.max_bar - 1)))
-                return cli_usage_error("generate", "--max-bar needs a power "
-                                       "of two of at least 4K, got '%s'", v);
-        } else if (!strcmp(a, "-o")) {
-            outfile = v;
-        } else {
-            return cli_usage_error("generate", "unknown argument '%s'", a);
-        }
-        if (takes)
-            i++;
-    }
-    if (!have_seed)
+    struct generate_args a = {UINT64_MAX, 0, 0, 0, 0, NULL};
+    int nops, prc = cli_parse(&cmd, argc, argv, &a, &nops);
+    if (prc != CLI_RUN)
+        return cli_parse_exit(prc);
+    if (a.seed == UINT64_MAX)
         return cli_usage_error("generate", "missing --seed N");
+    o.seed = a.seed;
+    if (a.devices)
+        o.max_devices = (int)a.devices;
+    o.firmware = fws[a.firmware];
+    if (a.max_bar) {
+        if (a.max_bar < 4096 || (a.max_bar & (a.max_bar - 1)))
+            return cli_usage_error("generate", "--max-bar needs a power of two "
+                                   "of at least 4K");
+        o.max_bar = a.max_bar;
+    }
+    FILE *f = cli_open_out(a.out ? a.out : "-");
+    if (!f)
+        return EXIT_BADINPUT;
     bs_error e = {0};
     size_t need = 0;
     int rc = bs_qemu_generate(&o, NULL, 0, &need, &e);
@@ -104,29 +88,17 @@ int cmd_generate(int argc, char **argv)
         rc = bs_qemu_generate(&o, buf, need + 1, &need, &e);
     if (rc != BS_OK) {
         free(buf);
+        cli_close_out(f, a.out ? a.out : "-");
         return cli_lib_error(rc, &e);
     }
-    FILE *f = outfile ? fopen(outfile, "w") : stdout;
-    if (!f) {
-        fprintf(stderr, "barspace: %s: cannot write\n", outfile);
-        free(buf);
-        return EXIT_BADINPUT;
-    }
-    bool short_write;
-    if (json) {
+    if (a.json) {
         fprintf(f, "{\"schema\": \"barspace.generate/1\", \"seed\": %llu, "
                    "\"topology\": ", (unsigned long long)o.seed);
         cli_json_str(f, buf);
         fputs("}\n", f);
-        short_write = ferror(f) != 0;
     } else {
-        short_write = fwrite(buf, 1, need, f) != need;
+        cli_put(f, buf, need);
     }
-    int bad = short_write || (outfile ? fclose(f) : fflush(f));
     free(buf);
-    if (bad) {
-        fprintf(stderr, "barspace: %s: write error\n", outfile ? outfile : "stdout");
-        return EXIT_BADINPUT;
-    }
-    return EXIT_OK;
+    return cli_close_out(f, a.out ? a.out : "-");
 }

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "cli_import.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,73 +88,77 @@ int cli_import(int argc, char **argv, const char *cmd, int format,
     return EXIT_OK;
 }
 
+struct import_args {
+    const char *out, *format;
+    int json, machine_only;
+};
+
+#define O(f) offsetof(struct import_args, f)
+static const cli_opt opts[] = {
+    {"-o", CLI_STR, O(out), 0, NULL, 0, 0, "FILE"},
+    {"--format", CLI_STR, O(format), 0, NULL, 0, 0, "F"},
+    {"--machine-only", CLI_FLAG, O(machine_only), 0, NULL, 0, 0, NULL},
+    {"--json", CLI_FLAG, O(json), 0, NULL, 0, 0, NULL},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+#undef O
+
+static const cli_cmd cmd = {"import", usage_text, opts, 1, -1, "FILE"};
+
+int cli_import_format_opt(const char *cmd_name, const char *v, int *format)
+{
+    if (!v)
+        return EXIT_OK;
+    if ((*format = cli_import_format(v)) >= 0)
+        return EXIT_OK;
+    return cli_usage_error(cmd_name, "--format: expected auto|dmesg|lspci|"
+                           "sysfs|iomem, got '%s'", v);
+}
+
 int cmd_import(int argc, char **argv)
 {
-    const char *out = NULL;
-    bool json = false, machine_only = false;
+    struct import_args a = {0};
+    int nf, prc = cli_parse(&cmd, argc, argv, &a, &nf);
+    if (prc != CLI_RUN)
+        return cli_parse_exit(prc);
     int format = BS_IMPORT_AUTO;
-    char **files = calloc((size_t)argc + 1, sizeof *files);
-    int nf = 0;
-    if (!files)
-        return EXIT_FAILED;
-    for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            fputs(usage_text, stdout);
-            free(files);
-            return EXIT_OK;
-        } else if (!strcmp(argv[i], "--json")) {
-            json = true;
-        } else if (!strcmp(argv[i], "--machine-only")) {
-            machine_only = true;
-        } else if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--format")) {
-            if (i + 1 >= argc) {
-                free(files);
-                return cli_usage_error("import", "%s needs an argument", argv[i]);
-            }
-            if (argv[i][1] == 'o') {
-                out = argv[++i];
-            } else if ((format = cli_import_format(argv[++i])) < 0) {
-                free(files);
-                return cli_usage_error("import", "unknown format '%s'", argv[i]);
-            }
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            free(files);
-            return cli_usage_error("import", "unknown option '%s'", argv[i]);
-        } else {
-            files[nf++] = argv[i];
-        }
-    }
-    if (!nf) {
-        free(files);
-        return cli_usage_error("import", "no input FILE");
-    }
+    if (cli_import_format_opt("import", a.format, &format))
+        return EXIT_BADINPUT;
+    const char *out = a.out;
+    bool json = a.json, machine_only = a.machine_only;
+    FILE *of = NULL;
+    if (out && !(of = cli_open_out(out)))
+        return EXIT_BADINPUT;
     bs_import *im = NULL;
     bs_topo *t = NULL;
-    int rc = cli_import(nf, files, "import", format, &im, &t);
-    free(files);
-    if (rc)
+    int rc = cli_import(nf, argv, "import", format, &im, &t);
+    if (rc) {
+        if (of && of != stdout)
+            fclose(of);
         return rc;
+    }
     size_t (*fmt)(const bs_topo *, char *, size_t) =
         machine_only ? bs_topo_format : bs_topo_format_assigned;
     size_t need = fmt(t, NULL, 0);
     char *text = malloc(need + 1);
     if (!text) {
+        if (of && of != stdout)
+            fclose(of);
         bs_topo_free(t);
         bs_import_free(im);
         return EXIT_FAILED;
     }
     fmt(t, text, need + 1);
     rc = EXIT_OK;
-    if (out) {
-        FILE *f = fopen(out, "w");
-        if (!f || fwrite(text, 1, need, f) != need) {
-            fprintf(stderr, "barspace import: cannot write %s\n", out);
-            rc = EXIT_BADINPUT;
-        }
-        if (f && fclose(f) && rc == EXIT_OK) {
-            fprintf(stderr, "barspace import: cannot write %s\n", out);
-            rc = EXIT_BADINPUT;
-        }
+    if (of) {
+        cli_put(of, text, need);
+        rc = cli_close_out(of, out);
+    }
+    if (rc) {
+        free(text);
+        bs_topo_free(t);
+        bs_import_free(im);
+        return rc;
     }
     bs_import_stats st;
     bs_import_get_stats(im, &st);

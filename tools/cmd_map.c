@@ -5,6 +5,7 @@
 #include "barspace/render.h"
 #include "barspace/snapshot.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,19 +21,21 @@ static const char usage_text[] =
     "`barspace assign -o` or `barspace import`) are used when it has any;\n"
     "otherwise, or with --policy, the topology is assigned first.\n"
     "\n"
-    "  --policy P     assign with policy linux[-X.Y] or barspace (default: FILE's addresses,\n"
-    "                 else linux)\n"
+    "  --policy P     assign with policy linux, linux-X.Y or barspace (alias\n"
+    "                 pack; default: FILE's addresses, else linux)\n"
     "  --svg OUT      write an SVG picture\n"
     "  --html OUT     write a self-contained HTML page (inline SVG, no fetches)\n"
     "  --after AFTER  draw before and after, with every moved BAR as an arrow:\n"
     "                 AFTER is a topology with addresses (e.g. written by\n"
     "                 `barspace assign -o`) or a snapshot holding a pending plan\n"
-    "                 (then FILE may be `-` to take the plan's own before-state)\n"
+    "                 (then FILE may be `-` to take the plan's own before-state;\n"
+    "                 otherwise FILE `-` is standard input)\n"
     "  --add SPEC     draw before and after the relocation plan for hot-adding\n"
     "                 SPEC, as `barspace plan --add SPEC` makes it (FILE is\n"
     "                 assigned with pack first)\n"
     "  --list         text map: also list every extent with its address range\n"
-    "  --width N      text: columns (default 100); SVG/HTML: pixels (default 1400)\n"
+    "  --width N      text: columns, 60..1000 (default 100); SVG/HTML: pixels,\n"
+    "                 600..20000 (default 1400)\n"
     "  --json         print the map's extents as JSON (schema barspace.map/1;\n"
     "                 with --after: barspace.mapdiff/1)\n"
     "\n"
@@ -44,8 +47,8 @@ static const char usage_text[] =
     "examples:\n"
     "  barspace map examples/seed-14gpu.topo\n"
     "  barspace map examples/seed-14gpu.topo --svg seed.svg\n"
-    "  barspace map examples/small-window.topo --policy pack --html map.html\n"
-    "  barspace assign examples/switch-nested.topo --policy pack -o after.topo\n"
+    "  barspace map examples/small-window.topo --policy barspace --html map.html\n"
+    "  barspace assign examples/switch-nested.topo --policy barspace -o after.topo\n"
     "  barspace map examples/switch-nested.topo --after after.topo --html moves.html\n"
     "  barspace map examples/seed-25nvme.topo --add 'nvme25 at host bar0=mem64:128K' \\\n"
     "      --svg plan.svg\n";
@@ -91,9 +94,11 @@ static int prepare(bs_topo *t, const char *policy)
     if (!policy && has_addresses(t))
         return BS_OK;
     bs_assign_opts o;
-    bs_assign_opts_init(&o, BS_POLICY_LINUX);
-    if (policy && bs_policy_parse(policy, &o.policy, &o.kernel, NULL) != BS_OK)
-        return BS_EINVAL; /* checked when parsing the options */
+    int pol = BS_POLICY_LINUX, kernel = 0;
+    if (policy)
+        bs_policy_parse(policy, &pol, &kernel, NULL);
+    bs_assign_opts_init(&o, pol);
+    o.kernel = kernel;
     if (policy)
         bs_topo_unassign(t);
     bs_error e = {0};
@@ -190,65 +195,67 @@ static char *render(const bs_topo *a, const bs_topo *b,
     return buf;
 }
 
+struct map_args {
+    cli_policy policy;
+    const char *svg, *html, *after, *add;
+    int json, list;
+    uint64_t width;
+};
+
+#define O(f) offsetof(struct map_args, f)
+static const cli_opt opts[] = {
+    {"--policy", CLI_POLICY, O(policy), 0, NULL, 0, 0, "P"},
+    {"--svg", CLI_STR, O(svg), 0, NULL, 0, 0, "FILE"},
+    {"--html", CLI_STR, O(html), 0, NULL, 0, 0, "FILE"},
+    {"--after", CLI_STR, O(after), 0, NULL, 0, 0, "FILE"},
+    {"--add", CLI_STR, O(add), 0, NULL, 0, 0, "SPEC"},
+    {"--list", CLI_FLAG, O(list), 0, NULL, 0, 0, NULL},
+    {"--width", CLI_NUM, O(width), 0, NULL, 1, 20000, "N"},
+    {"--json", CLI_FLAG, O(json), 0, NULL, 0, 0, NULL},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+#undef O
+
+static const cli_cmd cmd = {"map", usage_text, opts, 1, 1, "FILE"};
+
+/* The renderer's width range for the output asked for: refused outside
+ * it rather than silently clamped. */
+static int check_width(const struct map_args *a)
+{
+    bool pix = (a->svg || a->html) && !a->json;
+    uint64_t lo = pix ? 600 : 60, hi = pix ? 20000 : 1000;
+    if (a->width && (a->width < lo || a->width > hi))
+        return cli_usage_error("map", "--width: %llu is out of range for %s "
+                               "(%llu..%llu)", (unsigned long long)a->width,
+                               pix ? "SVG/HTML pixels" : "text columns",
+                               (unsigned long long)lo, (unsigned long long)hi);
+    return EXIT_OK;
+}
+
 int cmd_map(int argc, char **argv)
 {
-    const char *file = NULL, *policy = NULL, *svg = NULL, *html = NULL;
-    const char *after_file = NULL, *add = NULL;
-    bool json = false, list = false;
-    uint64_t width = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (cli_is_help(a)) {
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        } else if (!strcmp(a, "--json")) {
-            json = true;
-        } else if (!strcmp(a, "--list")) {
-            list = true;
-        } else if (!strcmp(a, "--policy") || !strcmp(a, "--svg") ||
-                   !strcmp(a, "--html") || !strcmp(a, "--after") ||
-                   !strcmp(a, "--add") ||
-                   !strcmp(a, "--width")) {
-            if (i + 1 >= argc)
-                return cli_usage_error("map", "%s needs a value", a);
-            const char *v = argv[++i];
-            if (!strcmp(a, "--policy")) {
-                int pp, pk;
-                bs_error pe = {0};
-                if (bs_policy_parse(v, &pp, &pk, &pe) != BS_OK)
-                    return cli_usage_error("map", "%s", pe.msg);
-                policy = v;
-            } else if (!strcmp(a, "--svg")) {
-                svg = v;
-            } else if (!strcmp(a, "--html")) {
-                html = v;
-            } else if (!strcmp(a, "--after")) {
-                after_file = v;
-            } else if (!strcmp(a, "--add")) {
-                add = v;
-            } else if (!cli_parse_u64(v, &width) || width < 1 || width > 20000) {
-                return cli_usage_error("map", "--width: expected a number of "
-                                       "columns or pixels, got '%s'", v);
-            }
-        } else if (a[0] == '-' && a[1]) {
-            return cli_usage_error("map", "unknown option '%s'", a);
-        } else if (file) {
-            return cli_usage_error("map", "only one FILE expected, got '%s'", a);
-        } else {
-            file = a;
-        }
-    }
-    if (!file)
-        return cli_usage_error("map", "missing FILE");
+    struct map_args a = {0};
+    int nops, prc = cli_parse(&cmd, argc, argv, &a, &nops);
+    if (prc != CLI_RUN)
+        return cli_parse_exit(prc);
+    if (check_width(&a))
+        return EXIT_BADINPUT;
+    const char *file = argv[0], *svg = a.svg, *html = a.html;
+    const char *after_file = a.after, *add = a.add;
+    const char *policy = a.policy.set ? bs_policy_name(a.policy.policy,
+                                                       a.policy.kernel)
+                                      : NULL;
+    bool json = a.json, list = a.list;
+    uint64_t width = a.width;
     if (svg && html)
-        return cli_usage_error("map", "--svg and --html: choose one");
+        return cli_usage_error("map", "--svg and --html cannot be used "
+                               "together");
     if (add && (after_file || policy))
         return cli_usage_error("map", "--add plans with the barspace planner: "
                                "no --after or --policy with it");
-    bool dash = !strcmp(file, "-");
-    if (dash && !(after_file && is_snapshot(after_file)))
-        return cli_usage_error("map", "FILE '-' needs --after SNAPSHOT with a "
-                               "pending plan");
+    /* FILE '-': the plan's own before-state with --after SNAPSHOT, else
+     * standard input. */
+    bool dash = !strcmp(file, "-") && after_file && is_snapshot(after_file);
 
     bs_topo *before = NULL, *after = NULL;
     bs_state st = {0};
@@ -313,19 +320,10 @@ int cmd_map(int argc, char **argv)
         char *buf = render(before, after, &o, &len);
         if (!buf)
             goto out;
-        FILE *f = fopen(out_path, "w");
-        if (!f || fwrite(buf, 1, len, f) != len) {
-            fprintf(stderr, "barspace map: %s: cannot write\n", out_path);
-            if (f)
-                fclose(f);
-            free(buf);
-            goto out;
-        }
+        int wrc = cli_write_file(out_path, buf, len);
         free(buf);
-        if (fclose(f)) {
-            fprintf(stderr, "barspace map: %s: cannot write\n", out_path);
+        if (wrc)
             goto out;
-        }
     }
     if (json || !out_path) {
         bs_render_opts_init(&o, json ? BS_RENDER_JSON : BS_RENDER_TEXT);
@@ -336,7 +334,7 @@ int cmd_map(int argc, char **argv)
         char *buf = render(before, after, &o, &len);
         if (!buf)
             goto out;
-        fwrite(buf, 1, len, stdout);
+        cli_put(stdout, buf, len);
         free(buf);
     } else {
         printf("wrote %s\n", out_path);

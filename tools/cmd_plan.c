@@ -5,6 +5,7 @@
 #include "barspace/churn.h"
 #include "barspace/plan.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +22,8 @@ static const char usage_text[] =
     "\n"
     "  --add SPEC    the device, as in an 'add' line of a trace (docs/churn.md):\n"
     "                NAME at PARENT barN=KIND:SIZE[:rebar=MIN-MAX] ... [vfs=N]\n"
-    "  --policy P    barspace (default) or linux (never moves; fails instead)\n"
+    "  --policy P    barspace (default; alias pack) or linux / linux-X.Y\n"
+    "                (never moves; fails instead)\n"
     "  --json        machine-readable output (schema barspace.plan/1)\n"
     "\n"
     "exit: 0 a plan exists, 1 none, 2 bad input\n"
@@ -41,39 +43,167 @@ static const char *op_name(int op)
     return "?";
 }
 
+/* Median and p99 of the devices' decode-off times (those that went down). */
+static void print_downtime_stats(const uint64_t *per, int n)
+{
+    uint64_t *v = per ? malloc(sizeof *v * (size_t)n) : NULL;
+    size_t k = 0;
+    for (int i = 1; v && i < n; i++)
+        if (per[i])
+            v[k++] = per[i];
+    if (k) {
+        bs_stats st;
+        bs_stats_compute(v, k, &st);
+        printf("downtime per device: median %s, p99 %s, max %s\n",
+               cli_duration(st.median), cli_duration(st.p99),
+               cli_duration(st.max));
+    }
+    free(v);
+}
+
+/* A move that leaves the BAR where it was is no move: not listed. */
+static bool noop(const bs_plan_item *it)
+{
+    return it->op == BS_PLAN_MOVE && it->old_addr == it->new_addr &&
+           it->old_size == it->new_size;
+}
+
+/* A found plan and what checking it gave, for the two printers. */
+struct plan_result {
+    const char *dev;
+    const bs_plan *p;
+    const bs_topo *after;
+    const bs_step *steps;
+    int ns, n, crc, nv;
+    bs_step_report rep;
+    uint64_t *per; /* downtime per node */
+};
+
+static void print_json(const struct plan_result *r)
+{
+    printf("{\"schema\":\"barspace.plan/1\",\"found\":true,\"optimal\":%s,"
+           "\"moved_devices\":%d,\"moved_bytes\":%llu,\"items\":[",
+           bs_plan_optimal(r->p) ? "true" : "false", bs_plan_moved_devices(r->p),
+           (unsigned long long)bs_plan_moved_bytes(r->p));
+    int nitems = 0;
+    for (int i = 0; i < bs_plan_item_count(r->p); i++) {
+        bs_plan_item it;
+        bs_plan_item_get(r->p, i, &it);
+        if (noop(&it))
+            continue;
+        bs_node_info ni;
+        bs_topo_node_info(r->after, it.node, &ni);
+        printf("%s{\"op\":\"%s\",\"device\":", nitems++ ? "," : "",
+               op_name(it.op));
+        cli_json_str(stdout, ni.name);
+        printf(",\"slot\":");
+        cli_json_str(stdout, bs_slot_name(it.slot));
+        printf(",\"old_addr\":%llu,\"old_size\":%llu,\"new_addr\":%llu,"
+               "\"new_size\":%llu}",
+               (unsigned long long)it.old_addr, (unsigned long long)it.old_size,
+               (unsigned long long)it.new_addr, (unsigned long long)it.new_size);
+    }
+    printf("],\"steps\":[");
+    for (int i = 0; i < r->ns; i++) {
+        bs_node_info ni;
+        bs_topo_node_info(r->after, r->steps[i].node, &ni);
+        printf("%s{\"kind\":\"%s\",\"device\":", i ? "," : "",
+               r->steps[i].kind == BS_STEP_QUIESCE ? "quiesce"
+               : r->steps[i].kind == BS_STEP_RESUME ? "resume" : "write");
+        cli_json_str(stdout, ni.name);
+        printf(",\"reg\":%u,\"width\":%u,\"value\":%u,\"what\":",
+               r->steps[i].reg, r->steps[i].width, r->steps[i].value);
+        cli_json_str(stdout, r->steps[i].what);
+        printf("}");
+    }
+    printf("],\"check\":{\"valid\":%s,\"msg\":", r->crc ? "false" : "true");
+    cli_json_str(stdout, r->rep.msg);
+    printf(",\"devices_down\":%d,\"total_downtime_ns\":%llu,"
+           "\"worst_downtime_ns\":%llu,\"elapsed_ns\":%llu,"
+           "\"final_violations\":%d}}\n",
+           r->rep.devices, (unsigned long long)r->rep.total_downtime_ns,
+           (unsigned long long)r->rep.worst_downtime_ns,
+           (unsigned long long)r->rep.elapsed_ns, r->nv);
+}
+
+static void print_text(const struct plan_result *r)
+{
+    printf("plan for %s: %d device(s) moved, %s moved, %s\n", r->dev,
+           bs_plan_moved_devices(r->p), cli_size(bs_plan_moved_bytes(r->p)),
+           bs_plan_optimal(r->p) ? "proven optimal"
+                              : "inclusion-minimal (not proven optimal)");
+    for (int i = 0; i < bs_plan_item_count(r->p); i++) {
+        bs_plan_item it;
+        bs_plan_item_get(r->p, i, &it);
+        if (noop(&it))
+            continue;
+        bs_node_info ni;
+        bs_topo_node_info(r->after, it.node, &ni);
+        if (it.old_size)
+            printf("  %-7s %-16s %-11s 0x%012llx+%-5s -> 0x%012llx+%s\n",
+                   op_name(it.op), ni.name, bs_slot_name(it.slot),
+                   (unsigned long long)it.old_addr, cli_size(it.old_size),
+                   (unsigned long long)it.new_addr, cli_size(it.new_size));
+        else
+            printf("  %-7s %-16s %-11s %-20s -> 0x%012llx+%s\n",
+                   op_name(it.op), ni.name, bs_slot_name(it.slot), "",
+                   (unsigned long long)it.new_addr, cli_size(it.new_size));
+    }
+    printf("\nsteps:\n");
+    for (int i = 0; i < r->ns; i++) {
+        bs_node_info ni;
+        bs_topo_node_info(r->after, r->steps[i].node, &ni);
+        if (r->steps[i].kind == BS_STEP_WRITE)
+            printf("  %3d  %-16s write 0x%03x/%u = 0x%08x  %s\n", i + 1,
+                   ni.name, r->steps[i].reg, r->steps[i].width, r->steps[i].value,
+                   r->steps[i].what);
+        else
+            printf("  %3d  %-16s %s\n", i + 1, ni.name, r->steps[i].what);
+    }
+    printf("\nstep check: %s%s%s\n", r->crc ? "INVALID at step " : "every state valid",
+           r->crc ? "" : "", r->crc ? r->rep.msg : "");
+    for (int i = 1; i < r->n; i++)
+        if (r->per && r->per[i]) {
+            bs_node_info ni;
+            bs_topo_node_info(r->after, i, &ni);
+            printf("  downtime %-16s %s\n", ni.name, cli_duration(r->per[i]));
+        }
+    print_downtime_stats(r->per, r->n);
+    printf("sequence time %s; final state: %d invariant violation(s)\n",
+           cli_duration(r->rep.elapsed_ns), r->nv);
+}
+
+struct plan_args {
+    const char *add;
+    cli_policy policy;
+    int json;
+};
+
+#define O(f) offsetof(struct plan_args, f)
+static const cli_opt opts[] = {
+    {"--add", CLI_STR, O(add), 0, NULL, 0, 0, "SPEC"},
+    {"--policy", CLI_POLICY, O(policy), 0, NULL, 0, 0, "P"},
+    {"--json", CLI_FLAG, O(json), 0, NULL, 0, 0, NULL},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+#undef O
+
+static const cli_cmd cmd = {"plan", usage_text, opts, 1, 1, "FILE"};
+
+
 int cmd_plan(int argc, char **argv)
 {
-    const char *file = NULL, *add = NULL;
-    bool json = false;
+    struct plan_args a = {0};
+    int nops, pr = cli_parse(&cmd, argc, argv, &a, &nops);
+    if (pr != CLI_RUN)
+        return cli_parse_exit(pr);
+    if (!a.add)
+        return cli_usage_error("plan", "missing --add SPEC");
+    const char *file = argv[0], *add = a.add;
+    bool json = a.json;
     bs_churn_opts o;
-    bs_churn_opts_init(&o, BS_PLACE_BARSPACE);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (cli_is_help(a)) {
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        }
-        bool has = i + 1 < argc;
-        if (!strcmp(a, "--json")) json = true;
-        else if (!strcmp(a, "--add") && has) add = argv[++i];
-        else if (!strcmp(a, "--policy") && has) {
-            const char *p = argv[++i];
-            int pp, pk;
-            if (bs_policy_parse(p, &pp, &pk, NULL) != BS_OK) pp = -1;
-            if (pp == BS_POLICY_LINUX) o.policy = BS_PLACE_LINUX;
-            else if (pp == BS_POLICY_PACK) o.policy = BS_PLACE_BARSPACE;
-            else return cli_usage_error("plan", "--policy: expected linux or barspace, got '%s'", p);
-        } else if (a[0] == '-' && a[1]) {
-            return cli_usage_error("plan", "unknown option '%s'%s", a,
-                                   has ? "" : " (or missing its value)");
-        } else if (!file) {
-            file = a;
-        } else {
-            return cli_usage_error("plan", "unexpected argument '%s'", a);
-        }
-    }
-    if (!file || !add)
-        return cli_usage_error("plan", "need FILE and --add SPEC");
+    bs_churn_opts_init(&o, a.policy.set && a.policy.policy == BS_POLICY_LINUX
+                               ? BS_PLACE_LINUX : BS_PLACE_BARSPACE);
     bs_topo *t = cli_load_topo(file);
     if (!t)
         return EXIT_BADINPUT;
@@ -133,88 +263,12 @@ int cmd_plan(int argc, char **argv)
     int crc = bs_steps_check(before, after, steps, ns, &o, &rep, per);
     bs_violation v[8];
     int nv = bs_check(after, before, v, 8);
-    if (json) {
-        printf("{\"schema\":\"barspace.plan/1\",\"found\":true,\"optimal\":%s,"
-               "\"moved_devices\":%d,\"moved_bytes\":%llu,\"items\":[",
-               bs_plan_optimal(p) ? "true" : "false", bs_plan_moved_devices(p),
-               (unsigned long long)bs_plan_moved_bytes(p));
-        for (int i = 0; i < bs_plan_item_count(p); i++) {
-            bs_plan_item it;
-            bs_plan_item_get(p, i, &it);
-            bs_node_info ni;
-            bs_topo_node_info(after, it.node, &ni);
-            printf("%s{\"op\":\"%s\",\"device\":", i ? "," : "", op_name(it.op));
-            cli_json_str(stdout, ni.name);
-            printf(",\"slot\":");
-            cli_json_str(stdout, bs_slot_name(it.slot));
-            printf(",\"old_addr\":%llu,\"old_size\":%llu,\"new_addr\":%llu,"
-                   "\"new_size\":%llu}",
-                   (unsigned long long)it.old_addr, (unsigned long long)it.old_size,
-                   (unsigned long long)it.new_addr, (unsigned long long)it.new_size);
-        }
-        printf("],\"steps\":[");
-        for (int i = 0; i < ns; i++) {
-            bs_node_info ni;
-            bs_topo_node_info(after, steps[i].node, &ni);
-            printf("%s{\"kind\":\"%s\",\"device\":", i ? "," : "",
-                   steps[i].kind == BS_STEP_QUIESCE ? "quiesce"
-                   : steps[i].kind == BS_STEP_RESUME ? "resume" : "write");
-            cli_json_str(stdout, ni.name);
-            printf(",\"reg\":%u,\"width\":%u,\"value\":%u,\"what\":",
-                   steps[i].reg, steps[i].width, steps[i].value);
-            cli_json_str(stdout, steps[i].what);
-            printf("}");
-        }
-        printf("],\"check\":{\"valid\":%s,\"msg\":", crc ? "false" : "true");
-        cli_json_str(stdout, rep.msg);
-        printf(",\"devices_down\":%d,\"total_downtime_ns\":%llu,"
-               "\"worst_downtime_ns\":%llu,\"elapsed_ns\":%llu,"
-               "\"final_violations\":%d}}\n",
-               rep.devices, (unsigned long long)rep.total_downtime_ns,
-               (unsigned long long)rep.worst_downtime_ns,
-               (unsigned long long)rep.elapsed_ns, nv);
-    } else {
-        printf("plan for %s: %d device(s) moved, %s moved, %s\n", ev->dev,
-               bs_plan_moved_devices(p), cli_size(bs_plan_moved_bytes(p)),
-               bs_plan_optimal(p) ? "proven optimal"
-                                  : "inclusion-minimal (not proven optimal)");
-        for (int i = 0; i < bs_plan_item_count(p); i++) {
-            bs_plan_item it;
-            bs_plan_item_get(p, i, &it);
-            bs_node_info ni;
-            bs_topo_node_info(after, it.node, &ni);
-            if (it.old_size)
-                printf("  %-7s %-16s %-11s 0x%012llx+%-5s -> 0x%012llx+%s\n",
-                       op_name(it.op), ni.name, bs_slot_name(it.slot),
-                       (unsigned long long)it.old_addr, cli_size(it.old_size),
-                       (unsigned long long)it.new_addr, cli_size(it.new_size));
-            else
-                printf("  %-7s %-16s %-11s %-20s -> 0x%012llx+%s\n",
-                       op_name(it.op), ni.name, bs_slot_name(it.slot), "",
-                       (unsigned long long)it.new_addr, cli_size(it.new_size));
-        }
-        printf("\nsteps:\n");
-        for (int i = 0; i < ns; i++) {
-            bs_node_info ni;
-            bs_topo_node_info(after, steps[i].node, &ni);
-            if (steps[i].kind == BS_STEP_WRITE)
-                printf("  %3d  %-16s write 0x%03x/%u = 0x%08x  %s\n", i + 1,
-                       ni.name, steps[i].reg, steps[i].width, steps[i].value,
-                       steps[i].what);
-            else
-                printf("  %3d  %-16s %s\n", i + 1, ni.name, steps[i].what);
-        }
-        printf("\nstep check: %s%s%s\n", crc ? "INVALID at step " : "every state valid",
-               crc ? "" : "", crc ? rep.msg : "");
-        for (int i = 1; i < n; i++)
-            if (per && per[i]) {
-                bs_node_info ni;
-                bs_topo_node_info(after, i, &ni);
-                printf("  downtime %-16s %.1f us\n", ni.name, (double)per[i] / 1e3);
-            }
-        printf("sequence time %.1f us; final state: %d invariant violation(s)\n",
-               (double)rep.elapsed_ns / 1e3, nv);
-    }
+    struct plan_result res = {ev->dev, p, after, steps, ns, n, crc, nv, rep,
+                              per};
+    if (json)
+        print_json(&res);
+    else
+        print_text(&res);
     free(per);
     rc = crc || nv ? EXIT_FAILED : EXIT_OK;
 out:

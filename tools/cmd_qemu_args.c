@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "barspace/qemu.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,29 +22,29 @@ static const char usage_text[] =
     "exit: 0 printed, 2 bad input or not expressible in QEMU\n"
     "\n"
     "examples:\n"
-    "  barspace qemu-args peer/topologies/sb-nvme-cmb.topo\n"
+    "  barspace qemu-args peer/topologies/sb-base.topo\n"
     "  mapfile -t a < <(barspace qemu-args t.topo) && qemu-system-x86_64 \"${a[@]}\" ...\n";
+
+struct qemu_args_args {
+    int json;
+};
+
+static const cli_opt opts[] = {
+    {"--json", CLI_FLAG, offsetof(struct qemu_args_args, json), 0, NULL, 0, 0,
+     NULL},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+
+static const cli_cmd cmd = {"qemu-args", usage_text, opts, 1, 1, "FILE"};
 
 int cmd_qemu_args(int argc, char **argv)
 {
-    const char *file = NULL;
-    bool json = false;
-    for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        } else if (!strcmp(argv[i], "--json"))
-            json = true;
-        else if (argv[i][0] == '-' && argv[i][1])
-            return cli_usage_error("qemu-args", "unknown option '%s'", argv[i]);
-        else if (file)
-            return cli_usage_error("qemu-args", "only one FILE, got '%s' too",
-                                   argv[i]);
-        else
-            file = argv[i];
-    }
-    if (!file)
-        return cli_usage_error("qemu-args", "missing FILE");
+    struct qemu_args_args a = {0};
+    int nops, prc = cli_parse(&cmd, argc, argv, &a, &nops);
+    if (prc != CLI_RUN)
+        return cli_parse_exit(prc);
+    const char *file = argv[0];
+    bool json = a.json;
     bs_topo *t = cli_load_topo(file);
     if (!t)
         return EXIT_BADINPUT;

@@ -4,6 +4,7 @@
 #include "barspace/cfgspace.h"
 #include "barspace/qemu.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,7 +32,7 @@ static const char usage_text[] =
     "      window) agrees, 1 one differs, 2 bad input or no trace lines\n"
     "\n"
     "examples:\n"
-    "  barspace replay peer/out/sb-base/trace.log --topology peer/topologies/sb-base.topo\n"
+    "  barspace replay OUTDIR/trace.log --topology peer/topologies/sb-base.topo\n"
     "  barspace replay tests/data/peer/sb-base.trace --topology tests/data/peer/sb-base.topo --host deferred --devices\n";
 
 static const char *kind_word(int k)
@@ -57,47 +58,61 @@ static double pct(uint64_t a, uint64_t n)
     return n ? 100.0 * (double)a / (double)n : 100.0;
 }
 
+/* TRACE, or standard input for '-'; NULL after the message. */
+static bs_qtrace *load_trace(const char *trace)
+{
+    bs_qtrace *q = NULL;
+    bs_error e = {0};
+    int rc;
+    if (strcmp(trace, "-")) {
+        rc = bs_qtrace_load(trace, &q, &e);
+    } else {
+        size_t len;
+        char *text = cli_read_input(trace, (size_t)1 << 30, &len);
+        if (!text)
+            return NULL;
+        rc = bs_qtrace_parse(text, len, "<stdin>", &q, &e);
+        free(text);
+    }
+    if (rc != BS_OK)
+        cli_print_error(&e);
+    return rc == BS_OK ? q : NULL;
+}
+
+struct replay_args {
+    const char *topology;
+    int host, json, devices;
+};
+
+#define O(f) offsetof(struct replay_args, f)
+static const cli_opt opts[] = {
+    {"--topology", CLI_STR, O(topology), 0, NULL, 0, 0, "FILE"},
+    {"--host", CLI_CHOICE, O(host), 0, "eager|deferred", 0, 0, "POLICY"},
+    {"--devices", CLI_FLAG, O(devices), 0, NULL, 0, 0, NULL},
+    {"--json", CLI_FLAG, O(json), 0, NULL, 0, 0, NULL},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+#undef O
+
+static const cli_cmd cmd = {"replay", usage_text, opts, 1, 1, "TRACE"};
+
 int cmd_replay(int argc, char **argv)
 {
-    const char *trace = NULL, *topo = NULL;
-    int policy = BS_HOST_EAGER;
-    bool json = false, devices = false;
-    for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        } else if (!strcmp(argv[i], "--json"))
-            json = true;
-        else if (!strcmp(argv[i], "--devices"))
-            devices = true;
-        else if (!strcmp(argv[i], "--topology") && i + 1 < argc)
-            topo = argv[++i];
-        else if (!strcmp(argv[i], "--host") && i + 1 < argc) {
-            i++;
-            if (!strcmp(argv[i], "eager"))
-                policy = BS_HOST_EAGER;
-            else if (!strcmp(argv[i], "deferred"))
-                policy = BS_HOST_DEFERRED;
-            else
-                return cli_usage_error("replay", "--host is eager or deferred, "
-                                       "not '%s'", argv[i]);
-        } else if (argv[i][0] == '-')
-            return cli_usage_error("replay", "unknown or incomplete option '%s'",
-                                   argv[i]);
-        else if (trace)
-            return cli_usage_error("replay", "only one TRACE");
-        else
-            trace = argv[i];
-    }
-    if (!trace || !topo)
-        return cli_usage_error("replay", "need TRACE and --topology FILE");
+    struct replay_args a = {0};
+    int nops, prc = cli_parse(&cmd, argc, argv, &a, &nops);
+    if (prc != CLI_RUN)
+        return cli_parse_exit(prc);
+    if (!a.topology)
+        return cli_usage_error("replay", "missing --topology FILE");
+    const char *trace = argv[0], *topo = a.topology;
+    int policy = a.host == 0 ? BS_HOST_EAGER : BS_HOST_DEFERRED;
+    bool json = a.json, devices = a.devices;
     bs_topo *t = cli_load_topo(topo);
     if (!t)
         return EXIT_BADINPUT;
     bs_error e = {0};
-    bs_qtrace *q = NULL;
-    if (bs_qtrace_load(trace, &q, &e) != BS_OK) {
-        cli_print_error(&e);
+    bs_qtrace *q = load_trace(trace);
+    if (!q) {
         bs_topo_free(t);
         return EXIT_BADINPUT;
     }

@@ -92,7 +92,7 @@ int compare_hotplug(const char *dir, const char *topo, const char *append,
     if (!t)
         return EXIT_BADINPUT;
     path_in(p, sizeof p, dir, "events.trace");
-    char *text = cli_read_file(p, &len);
+    char *text = cli_read_input(p, BS_MAX_TOPO_FILE, &len);
     if (!text)
         goto out;
     if (bs_events_parse(text, len, p, &evs, &nev, &e) != BS_OK) {
@@ -194,10 +194,10 @@ int replay_hotplug_machine(const char *trace, bs_topo **t,
     }
     fclose(f);
     size_t mlen, elen;
-    char *map = cli_read_file(p, &mlen);
+    char *map = cli_read_input(p, BS_MAX_TOPO_FILE, &mlen);
     char ep[4200];
     path_in(ep, sizeof ep, dir, "events.trace");
-    char *ev_text = cli_read_file(ep, &elen);
+    char *ev_text = cli_read_input(ep, BS_MAX_TOPO_FILE, &elen);
     bs_event *evs = NULL;
     int nev = 0, rc = EXIT_BADINPUT;
     bs_error e = {0};

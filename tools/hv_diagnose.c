@@ -12,7 +12,7 @@
 bool cli_hv_log(const char *path)
 {
     size_t len;
-    char *text = strcmp(path, "-") ? cli_read_file(path, &len) : NULL;
+    char *text = strcmp(path, "-") ? cli_read_input(path, BS_MAX_TOPO_FILE, &len) : NULL;
     bs_hv_log *l = NULL;
     bs_error e;
     bool yes = text && bs_hv_log_parse(text, len, path, &l, &e) == BS_OK;
@@ -38,7 +38,7 @@ int cli_hv_diagnose(char **files, int nf, bool json)
         return cli_usage_error("diagnose", "a Hyper-V log takes at most one "
                                "more FILE: the VM's topology (.topo)");
     size_t len;
-    char *text = cli_read_file(log, &len);
+    char *text = cli_read_input(log, BS_MAX_TOPO_FILE, &len);
     if (!text) {
         fprintf(stderr, "barspace: %s: cannot read\n", log);
         return EXIT_BADINPUT;

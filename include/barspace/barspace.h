@@ -385,6 +385,48 @@ typedef struct bs_violation {
 int bs_check(const bs_topo *t, const bs_topo *before, bs_violation *out,
              int cap);
 
+/* ------------------------------------------------- numbers, sizes, stats */
+
+/* Numbers and sizes in barspace's one grammar, the one the topology format,
+ * event traces, generator specs and every command-line option use
+ * (docs/topology-format.md, "Numbers and sizes"): decimal or 0x hex; a size
+ * may carry a binary unit K M G T P E (64K = 64KiB = 64KB) and be a sum of
+ * terms (128G+32M).  BS_OK, BS_EPARSE on bad syntax, BS_ELIMIT beyond
+ * 2^64 - 1. */
+int bs_parse_size(const char *s, uint64_t *out);
+int bs_parse_number(const char *s, uint64_t *out);
+
+/* Read a whole file, the one reader of every parser that takes a path:
+ * BS_EIO (cannot open or read: strerror in err), BS_ELIMIT (more than `max`
+ * bytes: refused before reading when the size is known, and as soon as the
+ * limit is passed for pipes and devices) or BS_ENOMEM, with the file named
+ * in err; on BS_OK *out (NUL-terminated, *len bytes) is the caller's. */
+int bs_read_file(const char *path, size_t max, char **out, size_t *len,
+                 bs_error *err);
+/* The same for a text input (topology, trace, log): BS_EPARSE at the first
+ * NUL byte, which no text format holds. */
+int bs_read_text_file(const char *path, size_t max, char **out, size_t *len,
+                      bs_error *err);
+/* The largest topology file bs_topo_load reads (a topology holds at most
+ * 2^20 nodes; no real one comes near this). */
+#define BS_MAX_TOPO_FILE ((size_t)256 << 20)
+
+/* A size as barspace prints it everywhere, exact and parsed back by
+ * bs_parse_size: "96", "64K", "128G" for a whole number of one unit;
+ * "128G+32M", "16K+32" or "15T+773G+928M" for up to three terms, hex
+ * ("0x40100401") otherwise.  Into buf
+ * (32 bytes hold any value); returns buf. */
+const char *bs_fmt_size(uint64_t v, char *buf, size_t cap);
+
+/* Order statistics of n values, which are sorted in place, by nearest
+ * rank (the smallest value with at least that share of the values at or
+ * below it): median = v[ceil(n / 2) - 1], p99 = v[ceil(0.99 n) - 1],
+ * max = v[n - 1]; all 0 when n is 0. */
+typedef struct bs_stats {
+    uint64_t median, p99, max;
+} bs_stats;
+void bs_stats_compute(uint64_t *v, size_t n, bs_stats *out);
+
 #if defined(__GNUC__)
 #pragma GCC visibility pop
 #endif

@@ -568,7 +568,7 @@ static void record_failure(struct lx *L, int bus, int n, int k, uint64_t size,
     char sz[32];
     bs_failure *f = bs_failure_add(
         t, n, k, bus, win, need > largest ? need - largest : 0,
-        "can't assign; no space (%s, largest free block %s)",
+        "can't assign; no space (%s, largest free block %s at that point)",
         bs_fmt_size(size, sz, sizeof sz),
         largest ? bs_fmt_size(largest, (char[32]){0}, 32) : "none");
     if (f) {

@@ -9,6 +9,7 @@
  * the next device added under the same parent.
  */
 #include "churn/churn_internal.h"
+#include "core/lex.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,6 +4,7 @@
  * It knows nothing of placement: the same stream drives every policy.
  */
 #include "churn/churn_internal.h"
+#include "core/lex.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,25 +72,10 @@ static bool opt_u64(const char *opts, const char *key, uint64_t *v, bool *bad)
         const char *e = strchr(p, ',');
         size_t len = e ? (size_t)(e - p) : strlen(p);
         if (len > kl && !strncmp(p, key, kl) && p[kl] == '=') {
-            char buf[32];
-            size_t vl = len - kl - 1;
-            if (vl == 0 || vl >= sizeof buf) {
+            if (bs_lex_u64(p + kl + 1, len - kl - 1, BS_LEX_SIZE, v)) {
                 *bad = true;
                 return false;
             }
-            memcpy(buf, p + kl + 1, vl);
-            buf[vl] = 0;
-            char *end;
-            unsigned long long x = strtoull(buf, &end, 0);
-            unsigned sh = 0;
-            if (*end == 'K' || *end == 'k') sh = 10, end++;
-            else if (*end == 'M' || *end == 'm') sh = 20, end++;
-            else if (*end == 'G' || *end == 'g') sh = 30, end++;
-            if (*end || end == buf) {
-                *bad = true;
-                return false;
-            }
-            *v = (uint64_t)x << sh;
             return true;
         }
         p = e ? e + 1 : NULL;
@@ -371,10 +357,12 @@ int bs_churn_gen_new(const char *spec, uint64_t seed, bs_churn_gen **out,
     if (rc) {
         if (bad || rc == BS_EINVAL)
             bs_seterr(err, BS_EINVAL, NULL, 0, 0,
-                      "bad workload '%s': expected nvme[:count=N,window=SIZE], "
-                      "gpu[:gpus=N,window=SIZE], sriov[:pfs=N,window=SIZE], "
-                      "mixed[:devices=N] or hyperv[:count=N,gap=SIZE,big=PCT]",
-                      spec);
+                      "bad workload '%s': expected nvme[:count=2..4096,"
+                      "window=SIZE (1M steps)], gpu[:gpus=1..8,window=SIZE "
+                      "(64G or more, 1G steps)], sriov[:pfs=1..1024,"
+                      "window=SIZE (4M or more, 1M steps)], "
+                      "mixed[:devices=2..200] or hyperv[:count=2..4096,"
+                      "gap=SIZE (64K..64G, 4K steps),big=0..100]", spec);
         else
             bs_seterr(err, rc, NULL, 0, 0, "out of memory");
         bs_churn_gen_free(g);

@@ -11,10 +11,11 @@
  *   unpin NAME
  *
  * BAR: barN=KIND:SIZE[:rebar=MIN-MAX] | rom=SIZE | vfbarN=KIND:SIZE, KIND
- * one of mem32 mem64 pref32 pref64 io; SIZE decimal or 0x hex with an
- * optional K/M/G/T suffix.  Errors name file:line:col and what was expected.
+ * one of mem32 mem64 pref32 pref64 io; SIZE in the one size grammar
+ * (core/lex.h, docs/topology-format.md).  Errors name file:line:col and what was expected.
  */
 #include "churn/churn_internal.h"
+#include "core/lex.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,27 +46,7 @@ static int fail(const struct lx *L, const char *at, const char *fmt, ...)
 
 static bool parse_size(const char *s, size_t len, uint64_t *out)
 {
-    char buf[40];
-    if (!len || len >= sizeof buf || *s == '-')
-        return false;
-    memcpy(buf, s, len);
-    buf[len] = 0;
-    char *end;
-    unsigned long long v = strtoull(buf, &end, 0);
-    if (end == buf)
-        return false;
-    unsigned sh = 0;
-    switch (*end) {
-    case 'K': case 'k': sh = 10; end++; break;
-    case 'M': case 'm': sh = 20; end++; break;
-    case 'G': case 'g': sh = 30; end++; break;
-    case 'T': case 't': sh = 40; end++; break;
-    default: break;
-    }
-    if (*end || (sh && v > (UINT64_MAX >> sh)))
-        return false;
-    *out = (uint64_t)v << sh;
-    return true;
+    return bs_lex_u64(s, len, BS_LEX_SIZE, out) == BS_OK;
 }
 
 /* Next whitespace-separated token of [*p, end). */

@@ -6,6 +6,7 @@
 #define BS_INTERNAL_H
 
 #include "barspace/barspace.h"
+#include "core/lex.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -215,11 +216,6 @@ int bs_sweep(const bs_topo *t, struct bs_range *e, size_t n, bs_sweep_fn bad,
  * memory; the array is then unchanged. */
 bool bs_grow(void **p, int *cap, int n, size_t elem, int first);
 
-/* Read a whole file (readfile.c): BS_EIO / BS_ELIMIT (larger than `max`
- * bytes) / BS_ENOMEM with the file named in err; *out is the caller's. */
-int bs_read_file(const char *path, size_t max, char **out, size_t *len,
-                 bs_error *err);
-
 /* Append a failure record and return it (NULL only on ENOMEM, when the last
  * record's reason says that more failures were lost). */
 bs_failure *bs_failure_add(bs_topo *t, int node, int slot, int win_node,
@@ -238,18 +234,6 @@ void bs_seterr(bs_error *e, int code, const char *file, int line, int col,
 
 /* Value of a hexadecimal digit (either case), -1 for any other character;
  * decimal parsers take it when it is below 10. */
-static inline int bs_hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Human-readable size, "128G", "64K", "3M" or bytes; into buf. */
-const char *bs_fmt_size(uint64_t v, char *buf, size_t cap);
+static inline int bs_hexval(int c) { return bs_lex_xdigit(c); }
 
 #endif

@@ -9,6 +9,7 @@
  * names the line and the column of the token at fault.
  */
 #include "core/internal.h"
+#include "core/lex.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -165,52 +166,10 @@ static int tokenize(struct parser *p, const char *s, const char *e)
 
 /* ------------------------------------------------------------ numbers */
 
-/* Decimal or 0x hex, optionally followed by a binary unit K M G T P E (any
- * case) and an optional "iB".  false on bad syntax or 64-bit overflow. */
+/* A number, or with units a size, in the one grammar (core/lex.h). */
 static bool parse_num(const char *s, size_t n, bool units, uint64_t *out)
 {
-    size_t i = 0;
-    uint64_t v = 0;
-    unsigned base = 10;
-    if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-        base = 16;
-        i = 2;
-    }
-    size_t start = i;
-    for (; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        unsigned d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (base == 16 && c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-        else if (base == 16 && c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
-        else
-            break;
-        if (v > (UINT64_MAX - d) / base)
-            return false;
-        v = v * base + d;
-    }
-    if (i == start)
-        return false;
-    if (i < n) {
-        if (!units)
-            return false;
-        static const char unit[] = "KMGTPE";
-        const char *u = memchr(unit, s[i] & ~0x20, sizeof unit - 1);
-        if (!u)
-            return false;
-        unsigned shift = 10u * (unsigned)(u - unit + 1);
-        i++;
-        if (i < n && !(n - i == 2 && s[i] == 'i' && s[i + 1] == 'B'))
-            return false;
-        if (v > (UINT64_MAX >> shift))
-            return false;
-        v <<= shift;
-    }
-    *out = v;
-    return true;
+    return bs_lex_u64(s, n, units ? BS_LEX_SIZE : 0, out) == BS_OK;
 }
 
 static int want_size(struct parser *p, const struct tok *t, const char *v,
@@ -1186,7 +1145,7 @@ int bs_topo_load(const char *path, bs_topo **out, bs_error *err)
     *out = NULL;
     char *buf;
     size_t len;
-    int rc = bs_read_file(path, (size_t)INT_MAX + 1, &buf, &len, err);
+    int rc = bs_read_text_file(path, BS_MAX_TOPO_FILE, &buf, &len, err);
     if (!rc)
         rc = bs_topo_parse(buf, len, path, out, err);
     free(buf);

@@ -55,21 +55,6 @@ size_t bs_error_format(const bs_error *e, char *buf, size_t cap)
     return n < 0 ? 0 : (size_t)n;
 }
 
-const char *bs_fmt_size(uint64_t v, char *buf, size_t cap)
-{
-    static const char unit[] = "KMGTPE";
-    int u = -1;
-    while (v && v % 1024 == 0 && u < 5) {
-        v /= 1024;
-        u++;
-    }
-    if (u < 0)
-        snprintf(buf, cap, "%llu", (unsigned long long)v);
-    else
-        snprintf(buf, cap, "%llu%c", (unsigned long long)v, unit[u]);
-    return buf;
-}
-
 const char *bs_slot_name(int slot)
 {
     static const char *const names[BS_NSLOTS] = {

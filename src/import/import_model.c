@@ -8,6 +8,7 @@
  * input parsed, so a bad file never leaves half of itself behind.
  */
 #include "import/import_internal.h"
+#include "core/lex.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -244,46 +245,15 @@ int imp_win_slot(unsigned flags)
     return BS_SLOT_WIN_MEM;
 }
 
-static bool hexn(const char *s, int n, unsigned *out)
-{
-    unsigned v = 0;
-    for (int i = 0; i < n; i++) {
-        int h = bs_hexval((unsigned char)s[i]);
-        if (h < 0)
-            return false;
-        v = v * 16 + (unsigned)h;
-    }
-    *out = v;
-    return true;
-}
-
-/* "DDDD:BB:DD.F" or "BB:DD.F" (domain 0). */
+/* "DDDD:BB:DD.F" or "BB:DD.F" (domain 0), in the kernel's fixed widths. */
 bool imp_parse_bdf(const char *s, unsigned *dom, unsigned *bus, unsigned *dev,
                    unsigned *fn, const char **end)
 {
-    unsigned d = 0, b, v, f;
-    const char *p = s;
-    if (hexn(p, 4, &d) && p[4] == ':' && hexn(p + 5, 2, &b) && p[7] == ':') {
-        p += 8;
-    } else if (hexn(p, 2, &b) && p[2] == ':') {
-        d = 0;
-        p += 3;
-    } else {
-        return false;
-    }
-    if (!hexn(p, 2, &v) || p[2] != '.' || p[3] < '0' || p[3] > '7' || v > 31)
-        return false;
-    f = (unsigned)(p[3] - '0');
-    p += 4;
-    if (bs_hexval((unsigned char)*p) >= 0)
-        return false;
-    *dom = d;
-    *bus = b;
-    *dev = v;
-    *fn = f;
-    if (end)
-        *end = p;
-    return true;
+    size_t k = bs_lex_bdf(s, strnlen(s, 16), BS_LEX_BDF_FIXED, dom, bus, dev,
+                          fn);
+    if (k && end)
+        *end = s + k;
+    return k != 0;
 }
 
 int imp_for_lines(const char *data, size_t len,
@@ -555,6 +525,14 @@ int bs_import_add(bs_import *im, const char *data, size_t len,
             bs_seterr(err, rc, filename, 0, 0, "out of memory");
     } else if (rc == BS_ENOMEM && err && !err->msg[0]) {
         bs_seterr(err, rc, filename, 0, 0, "out of memory");
+    }
+    /* The function cap is a limit, not a failed allocation: say so, with
+     * the count and where the input crossed it. */
+    if (rc == BS_ENOMEM && (s->ndev >= IMP_MAX_DEVS || im->ndev >= IMP_MAX_DEVS)) {
+        rc = BS_ELIMIT;
+        bs_seterr(err, rc, filename, err ? err->line : 0, 0,
+                  "more than %d PCI functions: the import limit",
+                  IMP_MAX_DEVS);
     }
     bs_import_free(s);
     return rc;
@@ -1393,6 +1371,12 @@ int bs_import_build(bs_import *im, bs_topo **out, bs_error *err)
             char nm[32];
             bdf_name(d, nm, sizeof nm);
             int id = bs_topo_add_node(t, pnode, d->kind, nm);
+            if (id == BS_ELIMIT && t->nodes[pnode].depth + 1 > BS_MAX_DEPTH) {
+                bs_seterr(err, id, "", 0, 0, "%s: bridges nested deeper than "
+                          "%d levels: the topology limit", nm, BS_MAX_DEPTH);
+                bs_topo_free(t);
+                return id;
+            }
             if (id < 0) {
                 rc = id;
                 break;

@@ -6,6 +6,7 @@
  * its line number; lines of other kinds are counted, never guessed at.
  */
 #include "core/internal.h"
+#include "core/lex.h"
 #include "barspace/qemu.h"
 
 #include <errno.h>
@@ -77,17 +78,16 @@ static bool lit(const char **s, const char *w)
     return true;
 }
 
-/* "BB:SS.F" (hex) */
+/* "BB:SS.F" (hex, as QEMU prints it: no fixed widths) */
 static bool parse_bdf(const char **s, unsigned *bus, unsigned *slot,
                       unsigned *fn)
 {
-    uint64_t b, d, f;
-    if (!parse_hex(s, &b) || !lit(s, ":") || !parse_hex(s, &d) ||
-        !lit(s, ".") || !parse_hex(s, &f) || b > 255 || d > 31 || f > 7)
+    unsigned dom = 0;
+    *bus = *slot = *fn = 0;
+    size_t k = bs_lex_bdf(*s, strnlen(*s, 16), 0, &dom, bus, slot, fn);
+    if (!k || dom)
         return false;
-    *bus = (unsigned)b;
-    *slot = (unsigned)d;
-    *fn = (unsigned)f;
+    *s += k;
     return true;
 }
 
@@ -322,7 +322,7 @@ int bs_qtrace_parse(const char *text, size_t len, const char *filename,
             s = sp + 1;
             ok = parse_bdf(&s, &e.bus, &e.slot, &e.fn) && lit(&s, " ");
         }
-        uint64_t a, b, c;
+        uint64_t a = 0, b = 0, c = 0;
         if (ok && (e.kind == BS_QEV_READ || e.kind == BS_QEV_WRITE)) {
             ok = lit(&s, "@") && parse_hex(&s, &a) && a < 4096 &&
                  lit(&s, e.kind == BS_QEV_READ ? " -> " : " <- ") &&
@@ -582,14 +582,11 @@ static int gdev_get(bs_guest *g, unsigned dom, unsigned bus, unsigned slot,
 static bool parse_full_bdf(const char **s, unsigned *dom, unsigned *bus,
                            unsigned *slot, unsigned *fn)
 {
-    uint64_t d;
-    const char *p = *s;
-    if (!parse_hex(&p, &d) || d > 0xffff || !lit(&p, ":") ||
-        !parse_bdf(&p, bus, slot, fn))
-        return false;
-    *dom = (unsigned)d;
-    *s = p;
-    return true;
+    *dom = *bus = *slot = *fn = 0;
+    size_t k = bs_lex_bdf(*s, strnlen(*s, 20), BS_LEX_BDF_DOMAIN, dom, bus,
+                          slot, fn);
+    *s += k;
+    return k != 0;
 }
 
 /* "[mem 0x..-0x.. 64bit pref]" / "[io  0x..-0x..]" / with "window". */

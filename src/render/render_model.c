@@ -22,25 +22,8 @@ double rm_units(uint64_t size)
 
 const char *rm_size(uint64_t v, char *buf, size_t cap)
 {
-    /* Exact when it is a whole number of some unit ("128G", "96"), else
-     * four significant digits ("31.97G") rather than "32736M". */
-    static const char unit[] = "KMGTPE";
-    int u = -1;
-    uint64_t x = v;
-    while (x && x % 1024 == 0 && u < 5) {
-        x /= 1024;
-        u++;
-    }
-    if (x < 1024 || u == 5)
-        return bs_fmt_size(v, buf, cap);
-    double d = (double)v;
-    int k = -1;
-    while (d >= 1024 && k < 5) {
-        d /= 1024;
-        k++;
-    }
-    snprintf(buf, cap, "%.4g%c", d, unit[k]);
-    return buf;
+    /* The one size format: exact, never "31.97G" for 32736M. */
+    return bs_fmt_size(v, buf, cap);
 }
 
 int rm_device_count(const bs_topo *t)

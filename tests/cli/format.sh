@@ -89,7 +89,16 @@ expect_grep "empty.topo: no root window" "$tmp/err" "empty message"
 printf 'window mem 0xc0000000+1G\n\000\377\n' > "$tmp/bin.topo"
 "$BARSPACE" format "$tmp/bin.topo" > /dev/null 2> "$tmp/err"
 expect_rc 2 $? "binary"
-expect_grep "bin.topo:2:1: unknown keyword '\\\\x00\\\\xff'" "$tmp/err" "binary message"
+expect_grep "bin.topo:2:1: binary data" "$tmp/err" "binary message"
+# The file reader stops at the first NUL byte: /dev/zero is refused at
+# once, not after reading up to the size limit.
+"$BARSPACE" assign /dev/zero > /dev/null 2> "$tmp/err"
+expect_rc 2 $? "assign /dev/zero"
+expect_grep "/dev/zero:1:1: binary data" "$tmp/err" "/dev/zero message"
+# From standard input the parser itself names the bytes.
+"$BARSPACE" format - < "$tmp/bin.topo" > /dev/null 2> "$tmp/err"
+expect_rc 2 $? "binary on stdin"
+expect_grep "<stdin>:2:1: unknown keyword '\\\\x00\\\\xff'" "$tmp/err" "binary message on stdin"
 
 "$BARSPACE" format "$tmp/missing.topo" > /dev/null 2> "$tmp/err"
 expect_rc 2 $? "missing file"

@@ -109,5 +109,24 @@ else
     echo "note: ../shared/realdata not found; real-machine logs skipped"
 fi
 
+LIMTMP=$(mktemp -d)
+# Limits are reported as limits, with what crossed them.
+awk 'BEGIN { for (b = 0; b < 80; b++)
+    printf "[    0.1] pci 0000:%02x:00.0: [8086:1234] type 01 class 0x060400\n", b
+  for (b = 0; b < 80; b++)
+    printf "[    0.2] pci 0000:%02x:00.0: PCI bridge to [bus %02x-50]\n", b, b + 1 }' \
+    > "$LIMTMP/deep.log"
+"$BARSPACE" import "$LIMTMP/deep.log" > /dev/null 2> "$LIMTMP/err"
+expect_rc 2 $? "80-deep bridge chain"
+expect_grep "bridges nested deeper than 64 levels" "$LIMTMP/err" "depth limit named"
+awk 'BEGIN { n = 0; for (d = 0; d < 2; d++) for (b = 0; b < 256; b++)
+    for (v = 0; v < 32; v++) for (f = 0; f < 8; f++) if (n++ < 65600)
+    printf "[    0.1] pci %04x:%02x:%02x.%d: [8086:1234] type 00 class 0x010802\n", d, b, v, f }' \
+    > "$LIMTMP/many.log"
+"$BARSPACE" import "$LIMTMP/many.log" > /dev/null 2> "$LIMTMP/err"
+expect_rc 2 $? "65,600 functions"
+expect_grep "many.log:65537: more than 65536 PCI functions: the import limit" "$LIMTMP/err" "function cap named"
+rm -rf "$LIMTMP"
+
 echo "import.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
