@@ -110,6 +110,8 @@ int cmd_diagnose(int argc, char **argv)
     if (cli_import_format_opt("diagnose", a.format, &format))
         return EXIT_BADINPUT;
     char **files = argv;
+    if (cli_hv_log(files[0])) /* a Hyper-V guest: tools/hv_diagnose.c */
+        return cli_hv_diagnose(files, nf, json);
     bs_import *im = NULL;
     bs_topo *t = NULL;
     size_t l0 = strlen(files[0]);

@@ -126,6 +126,17 @@ static int print_summary(const bs_fleet_sum *sum, bool json, const char *svg)
     return ok ? EXIT_OK : EXIT_BADINPUT;
 }
 
+/* An option of fleet's that takes a value (given last, without it). */
+static bool takes_value(const char *a)
+{
+    static const char *const names[] = {"--workload", "--gaps", "--seeds",
+        "--seed", "--events-per-year", "--years", "--shard", "-o", "--svg"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(a, names[i]))
+            return true;
+    return false;
+}
+
 int cmd_fleet(int argc, char **argv)
 {
     bs_fleet_study st;
@@ -143,6 +154,12 @@ int cmd_fleet(int argc, char **argv)
         if (cli_is_help(a)) {
             fputs(usage_text, stdout);
             return EXIT_OK;
+        } else if (!strcmp(a, "--")) {
+            /* ends the options; fleet takes no operands */
+            if (i + 1 < argc)
+                return cli_usage_error("fleet", "unexpected argument '%s'",
+                                       argv[i + 1]);
+            break;
         } else if (!strcmp(a, "--json")) {
             json = true;
         } else if (!strcmp(a, "--merge")) {
@@ -192,9 +209,10 @@ int cmd_fleet(int argc, char **argv)
             out = argv[++i];
         } else if (!strcmp(a, "--svg") && more) {
             svg = argv[++i];
+        } else if (takes_value(a)) {
+            return cli_usage_error("fleet", "%s needs a value", a);
         } else {
-            return cli_usage_error("fleet", "unknown or incomplete option "
-                                   "'%s'", a);
+            return cli_usage_error("fleet", "unknown option '%s'", a);
         }
     }
     bs_fleet_sum *sum = bs_fleet_sum_new();

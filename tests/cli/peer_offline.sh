@@ -122,7 +122,7 @@ expect_rc 2 $? "generate without --seed"
 expect_rc 2 $? "generate --max-bar 3M"
 "$BARSPACE" generate --seed 1 --firmware uefi > "$tmp/e" 2>&1
 expect_rc 2 $? "generate --firmware uefi"
-expect_grep 'seabios, ovmf, none or any' "$tmp/e" "generate --firmware message"
+expect_grep 'any|none|seabios|ovmf' "$tmp/e" "generate --firmware message"
 
 echo "peer_offline: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
