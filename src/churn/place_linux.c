@@ -94,9 +94,8 @@ static void release_window(bs_churn *c, int b, int ws, struct bs_ritem *it,
                 continue;
             }
             (*lost)++;
-            r->flags &= ~(uint32_t)BS_RF_ASSIGNED;
+            bs_res_release(t, ch, k);
             r->flags |= BS_RF_FAILED;
-            r->win = BS_WIN_NONE;
         }
     }
     for (int i = 0; i < n; i++)
@@ -106,8 +105,7 @@ static void release_window(bs_churn *c, int b, int ws, struct bs_ritem *it,
     bs_space *ps = bs_churn_space(c, parent, w->win);
     if (ps)
         bs_space_release(ps, w->addr, w->size);
-    w->flags &= ~(uint32_t)BS_RF_ASSIGNED;
-    w->win = BS_WIN_NONE;
+    bs_res_release(t, b, ws);
     bs_churn_open_window(c, b, ws);
 }
 
@@ -169,15 +167,11 @@ static int assign_window(bs_churn *c, int bus, int ws, const struct bs_ritem *it
     if (!ok && !req)
         return 0;
     if (ok) {
-        w->addr = wi.addr;
-        w->win = wi.win;
-        w->flags |= BS_RF_ASSIGNED;
-        w->flags &= ~(uint32_t)BS_RF_FAILED;
+        bs_res_assign(t, bus, ws, wi.addr, wi.win);
         w->size = w->want = wi.size;
     } else {
-        w->flags &= ~(uint32_t)BS_RF_ASSIGNED;
+        bs_res_release(t, bus, ws);
         w->flags |= BS_RF_FAILED;
-        w->win = BS_WIN_NONE;
         w->size = w->want = 0;
     }
     w->align = align;

@@ -674,8 +674,7 @@ static int st_node(struct parser *p, int kind)
     struct bs_node *n = &p->t->nodes[id];
     n->flags |= flags;
     if (vpci && cfg != UINT64_MAX) {
-        n->res[BS_SLOT_BAR0].addr = cfg;
-        n->res[BS_SLOT_BAR0].flags |= BS_RF_ASSIGNED;
+        bs_res_assign(p->t, id, BS_SLOT_BAR0, cfg, n->res[BS_SLOT_BAR0].win);
     }
     n->line = p->line;
     memcpy(n->reserve, reserve, sizeof n->reserve);

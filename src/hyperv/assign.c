@@ -27,19 +27,16 @@ void bs_hv_set_range(bs_topo *t, int bus, int req, uint64_t addr,
 {
     struct bs_res *r = &t->nodes[bus].res[bs_hv_req_slot[req]];
     if (win < 0) {
-        r->flags &= ~(uint32_t)BS_RF_ASSIGNED;
+        bs_res_release(t, bus, bs_hv_req_slot[req]);
         r->addr = 0;
-        r->win = BS_WIN_NONE;
         if (req != BS_HV_CFG)
             r->size = r->want = 0;
         return;
     }
-    r->addr = addr;
     r->size = size;
     r->want = size;
     r->align = align;
-    r->win = win;
-    r->flags = (r->flags & ~(uint32_t)BS_RF_FAILED) | BS_RF_ASSIGNED;
+    bs_res_assign(t, bus, bs_hv_req_slot[req], addr, win);
 }
 
 void bs_hv_layout(bs_topo *t, int bus)
@@ -59,11 +56,9 @@ void bs_hv_layout(bs_topo *t, int bus)
                 bool high = r->flags & BS_RF_MEM64;
                 if (ps != (high ? hsize : lsize))
                     continue;
-                r->addr = high ? hbase : lbase;
+                bs_res_assign(t, d, k, high ? hbase : lbase,
+                              high ? BS_SLOT_WIN_PREF : BS_SLOT_WIN_MEM);
                 *(high ? &hbase : &lbase) += ps;
-                r->flags = (r->flags & ~(uint32_t)BS_RF_FAILED) |
-                           BS_RF_ASSIGNED;
-                r->win = high ? BS_SLOT_WIN_PREF : BS_SLOT_WIN_MEM;
             }
         lsize >>= 1;
         hsize >>= 1;
@@ -79,9 +74,9 @@ void bs_hv_unplace(bs_topo *t, int bus)
             struct bs_res *r = &t->nodes[d].res[k];
             if (!r->size || (r->flags & BS_RF_UPPER))
                 continue;
-            r->flags = (r->flags & ~(uint32_t)BS_RF_ASSIGNED) | BS_RF_FAILED;
+            bs_res_release(t, d, k);
+            r->flags |= BS_RF_FAILED;
             r->addr = 0;
-            r->win = BS_WIN_NONE;
         }
 }
 

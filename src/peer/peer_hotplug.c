@@ -122,7 +122,7 @@ static int boot_state(bs_topo *t, const bs_guest *g, bs_peer_hp *h,
             if (gd < 0 || bs_guest_final(g, gd, k, &gr) || !gr.assigned) {
                 if (win) {
                     r->size = r->want = 0;
-                    r->flags &= ~(uint32_t)BS_RF_ASSIGNED;
+                    bs_res_release(t, id, k);
                 }
                 continue;
             }
@@ -138,9 +138,7 @@ static int boot_state(bs_topo *t, const bs_guest *g, bs_peer_hp *h,
                 r->size = r->want = gr.size;
                 r->align = (gr.flags & BS_RF_IO) ? 4096 : BS_MIB;
             }
-            r->addr = gr.start;
-            r->flags |= BS_RF_ASSIGNED;
-            r->flags &= ~(uint32_t)BS_RF_FAILED;
+            bs_res_assign(t, id, k, gr.start, r->win);
         }
     }
     bs_topo_locate(t);
