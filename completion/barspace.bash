@@ -32,7 +32,7 @@ _barspace()
     fi
     case $prev in
     --policy)
-        COMPREPLY=($(compgen -W "linux linux-6.1 barspace pack" -- "$cur"))
+        COMPREPLY=($(compgen -W "linux linux-6.1 linux-6.12 linux-7.2 barspace pack" -- "$cur"))
         return ;;
     --host) COMPREPLY=($(compgen -W "eager deferred" -- "$cur")); return ;;
     --guest)
