@@ -478,6 +478,20 @@ static int parse_res_at(struct dctx *c, const char *line, const char *at,
     return BS_OK;
 }
 
+/* "N [res]" after a fixed prefix: the index N and the resource that follows
+ * it.  1 when both were read, 0 when the line names no resource (left
+ * alone), or a parse error naming the column. */
+static int indexed_res(struct dctx *c, const char *line, const char *p,
+                       int *idx, struct pres *r, const char **end)
+{
+    *idx = (int)strtol(p, (char **)&p, 10);
+    const char *b = find_res(p);
+    if (!b)
+        return 0;
+    int rc = parse_res_at(c, line, b, r, end);
+    return rc ? rc : 1;
+}
+
 static int status_of(const char *s)
 {
     if (strstr(s, "no space") || strstr(s, "can't assign"))
@@ -724,23 +738,15 @@ static int device_msg(struct dctx *c, struct imp_dev *d, const char *line,
     }
     /* Older claim failures: "can't claim BAR 6 [..]: no compatible ..". */
     if (!strncmp(m, "can't claim BAR ", 16)) {
-        const char *p = m + 16;
-        int idx = (int)strtol(p, (char **)&p, 10);
-        const char *b = find_res(p);
-        if (!b)
-            return BS_OK;
-        if ((rc = parse_res_at(c, line, b, &r, &e)))
+        int idx;
+        if ((rc = indexed_res(c, line, m + 16, &idx, &r, &e)) <= 0)
             return rc;
         return apply(c, d, map_index(c, d, idx, &r), &r, ST_NOCLAIM);
     }
     /* Older realloc: "resource 15 [..] released". */
     if (!strncmp(m, "resource ", 9) && strstr(m, "released")) {
-        const char *p = m + 9;
-        int idx = (int)strtol(p, (char **)&p, 10);
-        const char *b = find_res(p);
-        if (!b)
-            return BS_OK;
-        if ((rc = parse_res_at(c, line, b, &r, &e)))
+        int idx;
+        if ((rc = indexed_res(c, line, m + 9, &idx, &r, &e)) <= 0)
             return rc;
         return apply(c, d, map_index(c, d, idx, &r), &r, ST_RELEASED);
     }
@@ -844,12 +850,8 @@ static int bus_msg(struct dctx *c, unsigned dom, unsigned bus,
         return root_window(c, dom, &r, e, "root bus resource");
     }
     if (!strncmp(m, "resource ", 9)) {
-        const char *p = m + 9;
-        int idx = (int)strtol(p, (char **)&p, 10);
-        const char *b = find_res(p);
-        if (!b)
-            return BS_OK;
-        if ((rc = parse_res_at(c, line, b, &r, &e)))
+        int idx;
+        if ((rc = indexed_res(c, line, m + 9, &idx, &r, &e)) <= 0)
             return rc;
         if ((r.type != RT_IO && r.type != RT_MEM) || !r.range || r.disabled)
             return BS_OK;
