@@ -54,6 +54,32 @@ static int choice_index(const char *choices, const char *v)
     return -1;
 }
 
+/* "2M,2304K,3M" into l; false after the message. */
+static bool store_sizes(const cli_cmd *c, const cli_opt *o, const char *v,
+                        cli_sizes *l)
+{
+    char one[64];
+    l->n = 0;
+    l->set = 1;
+    for (const char *p = v;; p++) {
+        size_t n = strcspn(p, ",");
+        if (l->n == (int)(sizeof l->v / sizeof l->v[0]) || n >= sizeof one) {
+            cli_usage_error(c->name, "%s: at most %d sizes", o->name, l->n);
+            return false;
+        }
+        memcpy(one, p, n);
+        one[n] = 0;
+        if (bs_parse_size(one, &l->v[l->n++]) != BS_OK) {
+            cli_usage_error(c->name, "%s: expected sizes such as 2M,3M, got "
+                            "'%s'", o->name, one);
+            return false;
+        }
+        p += n;
+        if (!*p)
+            return true;
+    }
+}
+
 /* Store the value of option o into args; false after the message. */
 static bool store(const cli_cmd *c, const cli_opt *o, const char *v, char *args)
 {
@@ -109,6 +135,17 @@ static bool store(const cli_cmd *c, const cli_opt *o, const char *v, char *args)
         cli_usage_error(c->name, "%s: %s", o->name, e.msg);
         return false;
     }
+    case CLI_LIST: {
+        cli_list *l = dst;
+        if (l->n < (int)(sizeof l->v / sizeof l->v[0])) {
+            l->v[l->n++] = v;
+            return true;
+        }
+        cli_usage_error(c->name, "%s: at most %d", o->name, l->n);
+        return false;
+    }
+    case CLI_SIZES:
+        return store_sizes(c, o, v, dst);
     case CLI_CHOICE: {
         int i = choice_index(o->choices, v);
         if (i >= 0) {
@@ -206,16 +243,6 @@ void cli_print_error(const bs_error *e)
     char buf[600];
     bs_error_format(e, buf, sizeof buf);
     fprintf(stderr, "barspace: %s\n", buf);
-}
-
-bool cli_is_help(const char *a)
-{
-    return !strcmp(a, "-h") || !strcmp(a, "--help");
-}
-
-bool cli_parse_u64(const char *s, uint64_t *out)
-{
-    return s && bs_parse_size(s, out) == BS_OK;
 }
 
 int cli_lib_error(int rc, const bs_error *e)

@@ -33,6 +33,8 @@ enum cli_opt_kind {
     CLI_SECS,   /* double, seconds >= 0 */
     CLI_POLICY, /* cli_policy: bs_policy_parse's vocabulary */
     CLI_CHOICE, /* int = index of the value in choices ("a|b|c") */
+    CLI_LIST,   /* cli_list: every use appends one value (repeatable) */
+    CLI_SIZES,  /* cli_sizes: comma-separated sizes ("2M,3M") */
 };
 
 typedef struct cli_opt {
@@ -49,6 +51,18 @@ typedef struct cli_opt {
 typedef struct cli_policy {
     int set, policy, kernel;
 } cli_policy;
+
+/* A repeatable option's values (CLI_LIST). */
+typedef struct cli_list {
+    const char *v[16];
+    int n;
+} cli_list;
+
+/* A comma-separated list of sizes (CLI_SIZES); set = 0 until given. */
+typedef struct cli_sizes {
+    uint64_t v[64];
+    int n, set;
+} cli_sizes;
 
 typedef struct cli_cmd {
     const char *name;      /* "qemu-args" */
@@ -84,11 +98,6 @@ void cli_print_error(const bs_error *e);
 /* Report a failed library call (out of memory, or its error record) and
  * return EXIT_BADINPUT. */
 int cli_lib_error(int rc, const bs_error *e);
-/* For the commands whose options do not fit the table yet (fleet's
- * repeated --workload and --merge FILES..., compare LOG): -h/--help, and a
- * size in the one grammar (bs_parse_size). */
-bool cli_is_help(const char *arg);
-bool cli_parse_u64(const char *s, uint64_t *out);
 /* A whole file ("-": standard input) into a malloc'd buffer (caller
  * frees); on failure prints "barspace: cannot read PATH: reason" and
  * returns NULL. */

@@ -106,6 +106,174 @@ static const cli_opt opts[] = {
 
 static const cli_cmd cmd = {"compare", usage_text, opts, 1, 1, "OUTDIR"};
 
+/* One compare of a boot OUTDIR: its inputs, the verdicts and the counts
+ * both printers need, released in one place. */
+struct compare_run {
+    bs_topo *t;
+    bs_guest *g;
+    bs_peer_cmp *c;
+    char *fw;
+    bs_assign_opts o;
+    int agree, differ, skipped, devs, devs_ok;
+};
+
+static void compare_free(struct compare_run *r)
+{
+    bs_peer_cmp_free(r->c);
+    bs_guest_free(r->g);
+    bs_topo_free(r->t);
+    free(r->fw);
+}
+
+/* The model's options: the run's command line, the guest's kernel (run.env,
+ * else the console's banner), unless --append or --policy say otherwise. */
+static void compare_opts(struct compare_run *r, const char *dir,
+                         const struct compare_args *a)
+{
+    char *append = a->append ? NULL : read_env(dir, "append");
+    const char *app = a->append ? a->append : append;
+    bs_peer_linux_opts(app ? app : "", &r->o);
+    free(append);
+    char *kname = env_kernel(dir);
+    const char *rel = kname ? kname : bs_guest_kernel_release(r->g);
+    r->o.kernel = rel ? bs_kernel_from_release(rel) : 0;
+    free(kname);
+    if (a->policy.set) {
+        r->o.policy = a->policy.policy;
+        r->o.kernel = a->policy.kernel;
+    }
+}
+
+/* Load OUTDIR and the topology and run the comparison; EXIT_OK or
+ * EXIT_BADINPUT after the message. */
+static int compare_load(struct compare_run *r, const char *dir,
+                        const struct compare_args *a)
+{
+    bs_error e = {0};
+    char path[4096];
+    if (!(r->t = cli_load_topo(a->topology)))
+        return EXIT_BADINPUT;
+    snprintf(path, sizeof path, "%s/console.log", dir);
+    if (bs_guest_load(path, &r->g, &e) != BS_OK)
+        return cli_lib_error(BS_EPARSE, &e);
+    r->fw = read_env(dir, "firmware");
+    compare_opts(r, dir, a);
+    int rc = bs_peer_compare_opts(r->t, r->g, &r->o, a->topology, &r->c, &e);
+    return rc == BS_OK ? EXIT_OK : cli_lib_error(rc, &e);
+}
+
+/* Verdict counts, and devices whose every resource agrees. */
+static int compare_count(struct compare_run *r)
+{
+    const bs_topo *at = bs_peer_cmp_topo(r->c);
+    int nn = bs_topo_node_count(at);
+    char *bad = calloc((size_t)nn, 2);
+    if (!bad)
+        return cli_lib_error(BS_ENOMEM, NULL);
+    char *seen = bad + nn;
+    for (int i = 0; i < bs_peer_cmp_row_count(r->c); i++) {
+        bs_peer_row row;
+        bs_peer_cmp_row(r->c, i, &row);
+        seen[row.node] = 1;
+        if (row.match > 0)
+            r->agree++;
+        else if (row.match == 0)
+            r->differ++, bad[row.node] = 1;
+        else
+            r->skipped++;
+    }
+    for (int i = 1; i < nn; i++)
+        if (seen[i])
+            r->devs++, r->devs_ok += !bad[i];
+    free(bad);
+    return EXIT_OK;
+}
+
+static const char *match_word(int match, bool json)
+{
+    if (json)
+        return match > 0 ? "true" : match == 0 ? "false" : "null";
+    return match > 0 ? "yes" : match == 0 ? "NO" : "-";
+}
+
+static void print_rows(const struct compare_run *r, bool json)
+{
+    const bs_topo *at = bs_peer_cmp_topo(r->c);
+    const char *pol = bs_policy_name(r->o.policy, r->o.kernel);
+    if (json)
+        printf("{\"schema\": \"barspace.compare/1\", \"firmware\": \"%s\", "
+               "\"policy\": \"%s\", \"rows\": [", r->fw ? r->fw : "", pol);
+    else
+        printf("%-20s %-11s %-28s %-28s %-6s %s\n", "device", "resource",
+               "guest", pol, "agree", "note");
+    for (int i = 0; i < bs_peer_cmp_row_count(r->c); i++) {
+        bs_peer_row row;
+        bs_node_info ni;
+        char gb[48], bb[48];
+        bs_peer_cmp_row(r->c, i, &row);
+        bs_topo_node_info(at, row.node, &ni);
+        res_str(gb, sizeof gb, row.guest.assigned, row.guest.start,
+                row.guest.size);
+        res_str(bb, sizeof bb, row.assigned, row.addr, row.size);
+        if (!json) {
+            printf("%-20s %-11s %-28s %-28s %-6s %s\n", ni.name,
+                   bs_slot_name(row.slot), gb, bb, match_word(row.match, 0),
+                   row.note);
+            continue;
+        }
+        printf("%s{\"device\": ", i ? ", " : "");
+        cli_json_str(stdout, ni.name);
+        printf(", \"resource\": ");
+        cli_json_str(stdout, bs_slot_name(row.slot));
+        printf(", \"guest\": \"%s\", \"barspace\": \"%s\", \"agree\": %s, "
+               "\"note\": ", gb, bb, match_word(row.match, 1));
+        cli_json_str(stdout, row.note);
+        printf("}");
+    }
+}
+
+static void print_tail_json(const struct compare_run *r)
+{
+    printf("], \"notes\": [");
+    for (int i = 0; i < bs_peer_cmp_note_count(r->c); i++) {
+        printf("%s", i ? ", " : "");
+        cli_json_str(stdout, bs_peer_cmp_note(r->c, i));
+    }
+    printf("], \"guest_failures\": [");
+    for (int i = 0; i < bs_guest_failure_count(r->g); i++) {
+        printf("%s", i ? ", " : "");
+        cli_json_str(stdout, bs_guest_failure(r->g, i));
+    }
+    printf("], \"barspace_failures\": %d, \"agree\": %d, \"differ\": %d, "
+           "\"not_compared\": %d, \"devices\": %d, \"devices_agree\": %d}\n",
+           bs_topo_failure_count(bs_peer_cmp_topo(r->c)), r->agree, r->differ,
+           r->skipped, r->devs, r->devs_ok);
+}
+
+static void print_tail_text(const struct compare_run *r)
+{
+    const bs_topo *at = bs_peer_cmp_topo(r->c);
+    for (int i = 0; i < bs_peer_cmp_note_count(r->c); i++)
+        printf("note: %s\n", bs_peer_cmp_note(r->c, i));
+    for (int i = 0; i < bs_guest_failure_count(r->g); i++)
+        printf("guest failure: %s\n", bs_guest_failure(r->g, i));
+    for (int i = 0; i < bs_topo_failure_count(at); i++) {
+        bs_failure f;
+        bs_node_info ni;
+        bs_topo_failure(at, i, &f);
+        bs_topo_node_info(at, f.node, &ni);
+        printf("barspace failure: %s %s: %s\n", ni.name,
+               bs_slot_name(f.slot), f.reason);
+    }
+    printf("summary: firmware=%s policy=%s resources=%d agree=%d differ=%d "
+           "not_compared=%d devices=%d devices_agree=%d guest_failures=%d "
+           "barspace_failures=%d exact=%d\n",
+           r->fw ? r->fw : "?", bs_policy_name(r->o.policy, r->o.kernel),
+           r->agree + r->differ, r->agree, r->differ, r->skipped, r->devs,
+           r->devs_ok, bs_guest_failure_count(r->g),
+           bs_topo_failure_count(at), r->differ == 0);
+}
+
 int cmd_compare(int argc, char **argv)
 {
     /* A kernel log takes compare LOG's options (tools/cmd_compare_log.c). */
@@ -117,146 +285,26 @@ int cmd_compare(int argc, char **argv)
         return cli_parse_exit(prc);
     if (!a.topology)
         return cli_usage_error("compare", "missing --topology FILE");
-    const char *dir = argv[0], *topo = a.topology, *append_opt = a.append;
-    bool json = a.json;
+    const char *dir = argv[0];
     if (compare_is_hotplug(dir)) {
-        char *app = append_opt ? NULL : read_env(dir, "append");
-        int hrc = compare_hotplug(dir, topo, append_opt ? append_opt : app, json);
+        char *app = a.append ? NULL : read_env(dir, "append");
+        int hrc = compare_hotplug(dir, a.topology, a.append ? a.append : app,
+                                  a.json);
         free(app);
         return hrc;
     }
-    bs_topo *t = cli_load_topo(topo);
-    if (!t)
-        return EXIT_BADINPUT;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/console.log", dir);
-    bs_guest *g = NULL;
-    bs_error e = {0};
-    if (bs_guest_load(path, &g, &e) != BS_OK) {
-        cli_print_error(&e);
-        bs_topo_free(t);
-        return EXIT_BADINPUT;
+    struct compare_run r = {0};
+    int rc = compare_load(&r, dir, &a);
+    if (rc == EXIT_OK)
+        rc = compare_count(&r);
+    if (rc == EXIT_OK) {
+        print_rows(&r, a.json);
+        if (a.json)
+            print_tail_json(&r);
+        else
+            print_tail_text(&r);
+        rc = r.differ ? EXIT_FAILED : EXIT_OK;
     }
-    char *append = append_opt ? strdup(append_opt) : read_env(dir, "append");
-    char *fw = read_env(dir, "firmware");
-    bs_assign_opts o;
-    bs_peer_linux_opts(append ? append : "", &o);
-    char *kname = env_kernel(dir);
-    const char *rel = kname ? kname : bs_guest_kernel_release(g);
-    o.kernel = rel ? bs_kernel_from_release(rel) : 0;
-    if (a.policy.set) {
-        o.policy = a.policy.policy;
-        o.kernel = a.policy.kernel;
-    }
-    int rc = BS_OK;
-    free(kname);
-    bs_peer_cmp *c = NULL;
-    if (rc == BS_OK)
-        rc = bs_peer_compare_opts(t, g, &o, topo, &c, &e);
-    if (rc != BS_OK) {
-        cli_print_error(&e);
-        free(append);
-        free(fw);
-        bs_guest_free(g);
-        bs_topo_free(t);
-        return EXIT_BADINPUT;
-    }
-    const bs_topo *at = bs_peer_cmp_topo(c);
-    int n = bs_peer_cmp_row_count(c), agree = 0, differ = 0, skipped = 0;
-    int nn = bs_topo_node_count(at);
-    int *dev_bad = calloc((size_t)nn, sizeof *dev_bad);
-    int *dev_seen = calloc((size_t)nn, sizeof *dev_seen);
-    if (!dev_bad || !dev_seen) {
-        fprintf(stderr, "barspace: out of memory\n");
-        rc = BS_ENOMEM;
-    }
-    if (json)
-        printf("{\"schema\": \"barspace.compare/1\", \"firmware\": \"%s\", "
-               "\"policy\": \"%s\", \"rows\": [", fw ? fw : "",
-               bs_policy_name(o.policy, o.kernel));
-    else
-        printf("%-20s %-11s %-28s %-28s %-6s %s\n", "device", "resource",
-               "guest", bs_policy_name(o.policy, o.kernel), "agree", "note");
-    for (int i = 0; rc == BS_OK && i < n; i++) {
-        bs_peer_row r;
-        bs_peer_cmp_row(c, i, &r);
-        bs_node_info ni;
-        bs_topo_node_info(at, r.node, &ni);
-        dev_seen[r.node] = 1;
-        if (r.match > 0)
-            agree++;
-        else if (r.match == 0) {
-            differ++;
-            dev_bad[r.node] = 1;
-        } else
-            skipped++;
-        char gb[48], bb[48];
-        res_str(gb, sizeof gb, r.guest.assigned, r.guest.start, r.guest.size);
-        res_str(bb, sizeof bb, r.assigned, r.addr, r.size);
-        if (json) {
-            printf("%s{\"device\": ", i ? ", " : "");
-            cli_json_str(stdout, ni.name);
-            printf(", \"resource\": ");
-            cli_json_str(stdout, bs_slot_name(r.slot));
-            printf(", \"guest\": \"%s\", \"barspace\": \"%s\", \"agree\": %s, "
-                   "\"note\": ", gb, bb,
-                   r.match > 0 ? "true" : r.match == 0 ? "false" : "null");
-            cli_json_str(stdout, r.note);
-            printf("}");
-        } else {
-            printf("%-20s %-11s %-28s %-28s %-6s %s\n", ni.name,
-                   bs_slot_name(r.slot), gb, bb,
-                   r.match > 0 ? "yes" : r.match == 0 ? "NO" : "-", r.note);
-        }
-    }
-    int devs = 0, devs_ok = 0;
-    for (int i = 1; rc == BS_OK && i < nn; i++)
-        if (dev_seen[i]) {
-            devs++;
-            devs_ok += !dev_bad[i];
-        }
-    if (json) {
-        printf("], \"notes\": [");
-        for (int i = 0; i < bs_peer_cmp_note_count(c); i++) {
-            printf("%s", i ? ", " : "");
-            cli_json_str(stdout, bs_peer_cmp_note(c, i));
-        }
-        printf("], \"guest_failures\": [");
-        for (int i = 0; i < bs_guest_failure_count(g); i++) {
-            printf("%s", i ? ", " : "");
-            cli_json_str(stdout, bs_guest_failure(g, i));
-        }
-        printf("], \"barspace_failures\": %d, \"agree\": %d, \"differ\": %d, "
-               "\"not_compared\": %d, \"devices\": %d, \"devices_agree\": %d}\n",
-               bs_topo_failure_count(at), agree, differ, skipped, devs, devs_ok);
-    } else {
-        for (int i = 0; i < bs_peer_cmp_note_count(c); i++)
-            printf("note: %s\n", bs_peer_cmp_note(c, i));
-        for (int i = 0; i < bs_guest_failure_count(g); i++)
-            printf("guest failure: %s\n", bs_guest_failure(g, i));
-        for (int i = 0; i < bs_topo_failure_count(at); i++) {
-            bs_failure f;
-            bs_topo_failure(at, i, &f);
-            bs_node_info ni;
-            bs_topo_node_info(at, f.node, &ni);
-            printf("barspace failure: %s %s: %s\n", ni.name,
-                   bs_slot_name(f.slot), f.reason);
-        }
-        printf("summary: firmware=%s policy=%s resources=%d agree=%d differ=%d "
-               "not_compared=%d devices=%d devices_agree=%d guest_failures=%d "
-               "barspace_failures=%d exact=%d\n",
-               fw ? fw : "?", bs_policy_name(o.policy, o.kernel), agree + differ, agree, differ, skipped, devs,
-               devs_ok, bs_guest_failure_count(g), bs_topo_failure_count(at),
-               differ == 0);
-    }
-    free(dev_bad);
-    free(dev_seen);
-    free(append);
-    free(fw);
-    bs_peer_cmp_free(c);
-    bs_guest_free(g);
-    bs_topo_free(t);
-    if (rc != BS_OK)
-        return EXIT_BADINPUT;
-    return differ ? EXIT_FAILED : EXIT_OK;
+    compare_free(&r);
+    return rc;
 }

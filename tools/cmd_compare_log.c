@@ -4,6 +4,7 @@
 #include "cmd_compare_log.h"
 #include "barspace/logcmp.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -66,7 +67,7 @@ static void range(char *b, size_t cap, int placed, uint64_t a, uint64_t s)
 }
 
 static void print_json(const bs_logcmp *c, const char *const *logs, int nlogs,
-                       int counts[3])
+                       const int counts[3])
 {
     const bs_topo *t = bs_logcmp_topo(c);
     printf("{\"schema\":\"barspace.compare-log/1\",\"logs\":[");
@@ -113,7 +114,7 @@ static void print_json(const bs_logcmp *c, const char *const *logs, int nlogs,
            counts[BS_LC_DIFFER], counts[BS_LC_NA]);
 }
 
-static void print_text(const bs_logcmp *c)
+static void print_text(const bs_logcmp *c, const int counts[3])
 {
     const bs_topo *t = bs_logcmp_topo(c);
     printf("%-22s %-11s %-30s %-30s %s\n", "device", "resource", "kernel",
@@ -132,60 +133,52 @@ static void print_text(const bs_logcmp *c)
     }
     for (int i = 0; i < bs_logcmp_note_count(c); i++)
         printf("note: %s\n", bs_logcmp_note(c, i));
+    printf("summary: kernel=%s model=%s compared=%d agree=%d differ=%d "
+           "not_comparable=%d\n",
+           bs_logcmp_kernel(c)[0] ? bs_logcmp_kernel(c) : "unknown",
+           bs_logcmp_model(c), counts[BS_LC_AGREE] + counts[BS_LC_DIFFER],
+           counts[BS_LC_AGREE], counts[BS_LC_DIFFER], counts[BS_LC_NA]);
 }
+
+struct log_args {
+    const char *kernel, *append;
+    int json;
+};
+
+#define O(f) offsetof(struct log_args, f)
+static const cli_opt opts[] = {
+    {"--kernel", CLI_STR, O(kernel), 0, NULL, 0, 0, "X.Y"},
+    {"--append", CLI_STR, O(append), 0, NULL, 0, 0, "CMDLINE"},
+    {"--json", CLI_FLAG, O(json), 0, NULL, 0, 0, NULL},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+#undef O
+
+static const cli_cmd cmd = {"compare", usage_text, opts, 1, -1, "LOG"};
 
 int cmd_compare_log(int argc, char **argv)
 {
-    const char **logs = calloc((size_t)argc, sizeof *logs);
-    int nlogs = 0;
-    bool json = false;
-    bs_logcmp_opts o = {NULL, NULL};
-    if (!logs)
-        return EXIT_BADINPUT;
-    for (int i = 1; i < argc; i++) {
-        if (cli_is_help(argv[i])) {
-            fputs(usage_text, stdout);
-            free(logs);
-            return EXIT_OK;
-        } else if (!strcmp(argv[i], "--json")) {
-            json = true;
-        } else if (!strcmp(argv[i], "--kernel") && i + 1 < argc) {
-            o.kernel = argv[++i];
-        } else if (!strcmp(argv[i], "--append") && i + 1 < argc) {
-            o.cmdline = argv[++i];
-        } else if (argv[i][0] == '-') {
-            free(logs);
-            return cli_usage_error("compare", "unknown or incomplete option "
-                                   "'%s'", argv[i]);
-        } else {
-            logs[nlogs++] = argv[i];
-        }
-    }
+    struct log_args a = {0};
+    int nlogs, prc = cli_parse(&cmd, argc, argv, &a, &nlogs);
+    if (prc != CLI_RUN)
+        return cli_parse_exit(prc);
+    const char *const *logs = (const char *const *)argv;
+    bs_logcmp_opts o = {a.kernel, a.append};
     bs_logcmp *c = NULL;
     bs_error e = {0};
     int rc = bs_logcmp_run(logs, nlogs, &o, &c, &e);
-    if (rc) {
-        cli_print_error(&e);
-        free(logs);
-        return EXIT_BADINPUT;
-    }
+    if (rc)
+        return cli_lib_error(rc, &e);
     int counts[3] = {0, 0, 0};
     for (int i = 0; i < bs_logcmp_row_count(c); i++) {
         bs_logcmp_item r;
         bs_logcmp_row(c, i, &r);
         counts[r.verdict]++;
     }
-    if (json)
+    if (a.json)
         print_json(c, logs, nlogs, counts);
     else
-        print_text(c);
-    if (!json)
-        printf("summary: kernel=%s model=%s compared=%d agree=%d differ=%d "
-               "not_comparable=%d\n",
-               bs_logcmp_kernel(c)[0] ? bs_logcmp_kernel(c) : "unknown",
-               bs_logcmp_model(c), counts[BS_LC_AGREE] + counts[BS_LC_DIFFER],
-               counts[BS_LC_AGREE], counts[BS_LC_DIFFER], counts[BS_LC_NA]);
+        print_text(c, counts);
     bs_logcmp_free(c);
-    free(logs);
     return counts[BS_LC_DIFFER] ? EXIT_FAILED : EXIT_OK;
 }

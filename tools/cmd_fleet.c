@@ -6,6 +6,7 @@
 
 #include "barspace/fleet.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,10 +44,8 @@ static int merge_file(bs_fleet_sum *sum, const char *path)
 {
     size_t len;
     char *text = cli_read_input(path, BS_MAX_TOPO_FILE, &len);
-    if (!text) {
-        fprintf(stderr, "barspace: %s: cannot read\n", path);
+    if (!text)
         return EXIT_BADINPUT;
-    }
     int line = 0, rc = BS_OK;
     for (char *p = text, *e = text + len; p < e && !rc;) {
         char *nl = memchr(p, '\n', (size_t)(e - p));
@@ -116,132 +115,111 @@ static int print_summary(const bs_fleet_sum *sum, bool json, const char *svg)
     size_t len = 0;
     bs_fleet_sum_svg(sum, NULL, 0, &len);
     char *s = malloc(len + 1);
-    FILE *f = fopen(svg, "w");
-    bool ok = s && f && !bs_fleet_sum_svg(sum, s, len + 1, &len) &&
-              fwrite(s, 1, len, f) == len;
-    ok = (f && !fclose(f)) && ok;
+    if (!s || bs_fleet_sum_svg(sum, s, len + 1, &len)) {
+        free(s);
+        return cli_lib_error(BS_ENOMEM, NULL);
+    }
+    int rc = cli_write_file(svg, s, len);
     free(s);
-    if (!ok)
-        fprintf(stderr, "barspace: %s: cannot write\n", svg);
-    return ok ? EXIT_OK : EXIT_BADINPUT;
+    return rc;
 }
 
-/* An option of fleet's that takes a value (given last, without it). */
-static bool takes_value(const char *a)
+struct fleet_args {
+    cli_list workloads;
+    cli_sizes gaps;
+    uint64_t seeds, seed, events_per_year, years;
+    const char *shard, *out, *svg;
+    int merge, json;
+};
+
+#define O(f) offsetof(struct fleet_args, f)
+static const cli_opt opts[] = {
+    {"--workload", CLI_LIST, O(workloads), 0, NULL, 0, 0, "SPEC"},
+    {"--gaps", CLI_SIZES, O(gaps), 0, NULL, 0, 0, "LIST"},
+    {"--seeds", CLI_NUM, O(seeds), 0, NULL, 1, 0, "N"},
+    {"--seed", CLI_NUM, O(seed), 0, NULL, 0, 0, "S"},
+    {"--events-per-year", CLI_NUM, O(events_per_year), 0, NULL, 1, 100000, "N"},
+    {"--years", CLI_NUM, O(years), 0, NULL, 1, 100000, "Y"},
+    {"--shard", CLI_STR, O(shard), 0, NULL, 0, 0, "I/N"},
+    {"-o", CLI_STR, O(out), 0, NULL, 0, 0, "FILE"},
+    {"--svg", CLI_STR, O(svg), 0, NULL, 0, 0, "OUT"},
+    {"--merge", CLI_FLAG, O(merge), 0, NULL, 0, 0, NULL},
+    {"--json", CLI_FLAG, O(json), 0, NULL, 0, 0, NULL},
+    {NULL, 0, 0, 0, NULL, 0, 0, NULL},
+};
+#undef O
+
+static const cli_cmd cmd = {"fleet", usage_text, opts, 0, -1, "FILE"};
+
+/* The study the options describe; EXIT_OK or EXIT_BADINPUT after the
+ * message. */
+static int study_from(bs_fleet_study *st, struct fleet_args *a)
 {
-    static const char *const names[] = {"--workload", "--gaps", "--seeds",
-        "--seed", "--events-per-year", "--years", "--shard", "-o", "--svg"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (!strcmp(a, names[i]))
-            return true;
-    return false;
+    static const uint64_t dflt_gaps[] = {2 << 20, 2304 << 10, 2560 << 10,
+                                         2816 << 10, 3 << 20};
+    st->seeds = a->seeds;
+    st->seed = a->seed;
+    st->years = (int)a->years;
+    st->events_per_year = (int)a->events_per_year;
+    if (a->shard) {
+        unsigned si, sn;
+        char c;
+        if (sscanf(a->shard, "%u/%u%c", &si, &sn, &c) != 2 || sn == 0 ||
+            si >= sn || sn > 1000000)
+            return cli_usage_error("fleet", "--shard wants I/N with 0 <= I "
+                                   "< N, got '%s'", a->shard);
+        st->shard = (int)si;
+        st->nshards = (int)sn;
+    }
+    if (!a->workloads.n)
+        a->workloads.v[a->workloads.n++] = "hyperv";
+    st->workloads = a->workloads.v;
+    st->nworkloads = a->workloads.n;
+    if (!a->gaps.set) {
+        a->gaps.n = (int)(sizeof dflt_gaps / sizeof dflt_gaps[0]);
+        memcpy(a->gaps.v, dflt_gaps, sizeof dflt_gaps);
+    }
+    st->gaps = a->gaps.v;
+    st->ngaps = a->gaps.n;
+    return EXIT_OK;
+}
+
+/* Run the study into sum, one JSON line a run into -o. */
+static int run_to(bs_fleet_sum *sum, const bs_fleet_study *st, const char *out)
+{
+    FILE *jl = out ? cli_open_out(out) : NULL;
+    if (out && !jl)
+        return EXIT_BADINPUT;
+    int rc = run_study(sum, st, jl);
+    int crc = cli_close_out(jl, out);
+    return rc ? rc : crc;
 }
 
 int cmd_fleet(int argc, char **argv)
 {
     bs_fleet_study st;
     bs_fleet_study_init(&st);
-    st.seeds = 100;
-    const char *wl[16], *out = NULL, *svg = NULL;
-    static uint64_t gaps[64] = {2 << 20, 2304 << 10, 2560 << 10, 2816 << 10,
-                                3 << 20};
-    int nwl = 0, ngaps = 5, merge = 0;
-    bool json = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool more = i + 1 < argc;
-        uint64_t v;
-        if (cli_is_help(a)) {
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        } else if (!strcmp(a, "--")) {
-            /* ends the options; fleet takes no operands */
-            if (i + 1 < argc)
-                return cli_usage_error("fleet", "unexpected argument '%s'",
-                                       argv[i + 1]);
-            break;
-        } else if (!strcmp(a, "--json")) {
-            json = true;
-        } else if (!strcmp(a, "--merge")) {
-            merge = i + 1;
-            while (i + 1 < argc && argv[i + 1][0] != '-')
-                i++;
-            if (merge > i)
-                return cli_usage_error("fleet", "--merge needs FILEs");
-        } else if (!strcmp(a, "--workload") && more) {
-            if (nwl == 16)
-                return cli_usage_error("fleet", "at most 16 workloads");
-            wl[nwl++] = argv[++i];
-        } else if (!strcmp(a, "--gaps") && more) {
-            ngaps = 0;
-            for (char *p = argv[++i], *c; p; p = c ? c + 1 : NULL) {
-                c = strchr(p, ',');
-                if (c)
-                    *c = 0;
-                if (ngaps == 64 || !cli_parse_u64(p, &gaps[ngaps++]))
-                    return cli_usage_error("fleet", "bad gap size '%s'", p);
-            }
-        } else if ((!strcmp(a, "--seeds") || !strcmp(a, "--seed") ||
-                    !strcmp(a, "--events-per-year") || !strcmp(a, "--years")) &&
-                   more) {
-            if (!cli_parse_u64(argv[++i], &v) || (v == 0 && strcmp(a, "--seed")) ||
-                (strcmp(a, "--seeds") && strcmp(a, "--seed") && v > 100000))
-                return cli_usage_error("fleet", "bad value for %s: '%s'", a,
-                                       argv[i]);
-            if (!strcmp(a, "--seeds"))
-                st.seeds = v;
-            else if (!strcmp(a, "--seed"))
-                st.seed = v;
-            else if (!strcmp(a, "--years"))
-                st.years = (int)v;
-            else
-                st.events_per_year = (int)v;
-        } else if (!strcmp(a, "--shard") && more) {
-            unsigned si, sn;
-            char c;
-            if (sscanf(argv[++i], "%u/%u%c", &si, &sn, &c) != 2 || sn == 0 ||
-                si >= sn || sn > 1000000)
-                return cli_usage_error("fleet", "--shard wants I/N with "
-                                       "0 <= I < N, got '%s'", argv[i]);
-            st.shard = (int)si;
-            st.nshards = (int)sn;
-        } else if (!strcmp(a, "-o") && more) {
-            out = argv[++i];
-        } else if (!strcmp(a, "--svg") && more) {
-            svg = argv[++i];
-        } else if (takes_value(a)) {
-            return cli_usage_error("fleet", "%s needs a value", a);
-        } else {
-            return cli_usage_error("fleet", "unknown option '%s'", a);
-        }
-    }
+    struct fleet_args a = {.seeds = 100, .seed = st.seed,
+                           .events_per_year = (uint64_t)st.events_per_year,
+                           .years = (uint64_t)st.years};
+    int nops, rc = cli_parse(&cmd, argc, argv, &a, &nops);
+    if (rc != CLI_RUN)
+        return cli_parse_exit(rc);
+    if (a.merge && !nops)
+        return cli_usage_error("fleet", "--merge needs FILEs");
+    if (!a.merge && nops)
+        return cli_usage_error("fleet", "unexpected argument '%s'", argv[0]);
+    if ((rc = study_from(&st, &a)))
+        return rc;
     bs_fleet_sum *sum = bs_fleet_sum_new();
     if (!sum)
-        return EXIT_BADINPUT;
-    int rc = EXIT_OK;
-    for (int i = merge; merge && i < argc && argv[i][0] != '-' && !rc; i++)
+        return cli_lib_error(BS_ENOMEM, NULL);
+    for (int i = 0; i < nops && !rc; i++)
         rc = merge_file(sum, argv[i]);
-    if (!merge) {
-        if (!nwl)
-            wl[nwl++] = "hyperv";
-        st.workloads = wl;
-        st.nworkloads = nwl;
-        st.gaps = gaps;
-        st.ngaps = ngaps;
-        FILE *jl = out ? fopen(out, "w") : NULL;
-        if (out && !jl) {
-            fprintf(stderr, "barspace: %s: cannot write\n", out);
-            rc = EXIT_BADINPUT;
-        }
-        if (!rc)
-            rc = run_study(sum, &st, jl);
-        if (jl && (ferror(jl) | fclose(jl)) && !rc) {
-            fprintf(stderr, "barspace: %s: cannot write\n", out);
-            rc = EXIT_BADINPUT;
-        }
-    }
+    if (!a.merge)
+        rc = run_to(sum, &st, a.out);
     if (!rc)
-        rc = print_summary(sum, json, svg);
+        rc = print_summary(sum, a.json, a.svg);
     bs_fleet_sum_free(sum);
     return rc;
 }

@@ -43,6 +43,14 @@ expect_rc 2 $? "bad log"
 expect_grep "bad-resource.log:4:" "$tmp/e" "error position"
 "$BARSPACE" compare "$D/k5-sriov.log" --bogus >"$tmp/o" 2>"$tmp/e"
 expect_rc 2 $? "unknown option"
+expect_grep "barspace compare: unknown option '--bogus'" "$tmp/e" "the one wording"
+"$BARSPACE" compare "$D/k5-sriov.log" --kernel >"$tmp/o" 2>"$tmp/e"
+expect_rc 2 $? "--kernel without a value"
+# --kernel=X.Y is --kernel X.Y.
+"$BARSPACE" compare "$D/k5-sriov.log" --kernel=6.1 >"$tmp/o1" 2>&1
+"$BARSPACE" compare --kernel 6.1 "$D/k5-sriov.log" >"$tmp/o2" 2>&1
+cmp -s "$tmp/o1" "$tmp/o2" && ok || no "--kernel=6.1 differs from --kernel 6.1"
+expect_grep "model=linux-6.1" "$tmp/o1" "--kernel chooses the model"
 
 # The labelled set: every peer capture, with its command line.
 agree=0

@@ -62,6 +62,24 @@ expect_rc 2 $? "gap= in a workload"
 expect_grep "without gap=" "$tmp/e" "gap= rejected"
 $B fleet --merge "$tmp/none.jsonl" >/dev/null 2>"$tmp/e"
 expect_rc 2 $? "missing file"
+expect_grep "none.jsonl: cannot open" "$tmp/e" "missing file named"
+$B fleet --gaps 2M,,3M --seeds 1 >/dev/null 2>"$tmp/e"
+expect_rc 2 $? "empty gap in the list"
+expect_grep "expected sizes such as" "$tmp/e" "bad gap named"
+$B fleet --merge >/dev/null 2>"$tmp/e"
+expect_rc 2 $? "--merge without files"
+$B fleet "$tmp/s1.jsonl" >/dev/null 2>"$tmp/e"
+expect_rc 2 $? "a file without --merge"
+# --workload repeats; --gaps=LIST is --gaps LIST; --merge FILE... may
+# come anywhere among the options.
+$B fleet --workload hyperv --workload hyperv:big=100 --gaps=2M,3M --seeds 1 \
+    >"$tmp/two.txt" 2>"$tmp/e"
+expect_rc 0 $? "two workloads"
+[ "$(awk '$2 == "firstfit"' "$tmp/two.txt" | wc -l)" -eq 4 ] && ok ||
+    no "two workloads: want four firstfit rows (2 workloads x 2 gaps): $(cat "$tmp/two.txt")"
+$B fleet --json --merge "$tmp/s0.jsonl" "$tmp/s1.jsonl" >"$tmp/m1" &&
+    $B fleet --merge "$tmp/s0.jsonl" --json "$tmp/s1.jsonl" >"$tmp/m2" &&
+    cmp -s "$tmp/m1" "$tmp/m2" && ok || no "--merge operands around an option"
 
 echo "fleet: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
