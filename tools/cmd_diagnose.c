@@ -99,147 +99,191 @@ static const cli_opt opts[] = {
 
 static const cli_cmd cmd = {"diagnose", usage_text, opts, 1, -1, "FILE"};
 
+/* One diagnosis: the machine, the importer that rebuilt it (NULL for a
+ * .topo file) and the verdicts, released in one place. */
+struct diag_run {
+    bs_import *im;
+    bs_topo *t;
+    bs_diag *d;
+    int bare; /* > 0: a .topo without addresses, assigned first */
+    bs_diag_summary s;
+};
+
+static const char bare_note[] = "the file has no addresses: assigned by the "
+                                "linux model, then diagnosed";
+
+static void diag_free(struct diag_run *r)
+{
+    bs_diag_free(r->d);
+    bs_topo_free(r->t);
+    bs_import_free(r->im);
+}
+
+/* Read the machine (a .topo file, or logs to import) and diagnose it;
+ * EXIT_OK, or the exit code after the message. */
+static int diag_load(struct diag_run *r, char **files, int nf, int format,
+                     int machine)
+{
+    size_t l0 = strlen(files[0]);
+    if (nf == 1 && l0 > 5 && !strcmp(files[0] + l0 - 5, ".topo")) {
+        if (!(r->t = cli_load_topo(files[0])))
+            return EXIT_BADINPUT;
+    } else {
+        int rc = cli_import(nf, files, "diagnose", format, &r->im, &r->t);
+        if (rc)
+            return rc;
+    }
+    bs_error e = {0};
+    r->bare = r->im ? 0 : bs_diagnose_assign_bare(r->t, &e);
+    if (r->bare < 0 || bs_diagnose(r->t, machine, &r->d, &e)) {
+        cli_print_error(&e);
+        return EXIT_FAILED;
+    }
+    bs_diag_get_summary(r->d, &r->s);
+    return EXIT_OK;
+}
+
+static void json_failures(const struct diag_run *r)
+{
+    for (int i = 0; i < bs_diag_failure_count(r->d); i++) {
+        bs_diag_failure f;
+        bs_node_info ni;
+        bs_diag_failure_get(r->d, i, &f);
+        bs_topo_node_info(r->t, f.node, &ni);
+        printf("%s{\"node\":", i ? "," : "");
+        cli_json_str(stdout, ni.name);
+        printf(",\"slot\":");
+        cli_json_str(stdout, bs_slot_name(f.slot));
+        printf(",\"size\":%llu,\"reason\":\"%s\",\"window_base\":%llu,"
+               "\"window_size\":%llu,\"free\":%llu,\"largest_free\":%llu,"
+               "\"free_runs\":%llu,\"text\":",
+               (unsigned long long)f.size, bs_diag_reason_name(f.reason),
+               (unsigned long long)f.win_base, (unsigned long long)f.win_size,
+               (unsigned long long)f.win_free,
+               (unsigned long long)f.win_largest,
+               (unsigned long long)f.win_extents);
+        cli_json_str(stdout, f.text);
+        putchar('}');
+    }
+}
+
+static void print_json(const struct diag_run *r)
+{
+    const bs_diag_summary *s = &r->s;
+    printf("{\"schema\":\"barspace.diagnose/1\",\"functions\":%d,"
+           "\"root_windows\":%d,\"vm\":%s,\"failures\":[",
+           bs_topo_node_count(r->t) - 1, s->root_windows,
+           s->vm ? "true" : "false");
+    json_failures(r);
+    printf("],\"check_violations\":%d,\"linux_ok\":%d,\"pack_ok\":%d,"
+           "\"move_plan\":%d,\"move_devices\":%d,\"remedies\":[",
+           s->violations, s->linux_ok, s->pack_ok, s->move_plan,
+           s->move_devices);
+    for (int i = 0; i < bs_diag_remedy_count(r->d); i++) {
+        bs_remedy m;
+        bs_diag_remedy_get(r->d, i, &m);
+        printf("%s{\"kind\":\"%s\",\"value\":%llu,\"after\":%d,\"text\":",
+               i ? "," : "", bs_remedy_kind_name(m.kind),
+               (unsigned long long)m.value, m.after);
+        cli_json_str(stdout, m.text);
+        putchar('}');
+    }
+    printf("],\"notes\":[");
+    if (r->bare > 0)
+        cli_json_str(stdout, bare_note);
+    for (int i = 0; r->im && i < bs_import_note_count(r->im); i++) {
+        if (i || r->bare > 0)
+            putchar(',');
+        cli_json_str(stdout, bs_import_note(r->im, i));
+    }
+    printf("]}\n");
+}
+
+/* The machine, its notes, its tree and what failed. */
+static void text_machine(const struct diag_run *r)
+{
+    int nfail = bs_diag_failure_count(r->d);
+    printf("machine: %d function(s), %d root window(s)%s\n",
+           bs_topo_node_count(r->t) - 1, r->s.root_windows,
+           r->s.vm ? ", a QEMU VM" : "");
+    if (r->bare > 0)
+        printf("note: %s\n", bare_note);
+    for (int i = 0; r->im && i < bs_import_note_count(r->im); i++)
+        printf("note: %s\n", bs_import_note(r->im, i));
+    printf("\ntree:\n");
+    print_tree(r->t);
+    printf("\nfailed: %d\n", nfail);
+    for (int i = 0; i < nfail; i++) {
+        bs_diag_failure f;
+        bs_node_info ni;
+        bs_diag_failure_get(r->d, i, &f);
+        bs_topo_node_info(r->t, f.node, &ni);
+        printf("  %s %s: %s\n", ni.name, bs_slot_name(f.slot), f.text);
+    }
+    if (!nfail)
+        printf("  nothing; the final assignment %s the checker (%d "
+               "violation(s))\n", r->s.violations ? "fails" : "passes",
+               r->s.violations);
+}
+
+/* What would have worked: afresh, with moves, and the verified remedies. */
+static void text_whatif(const struct diag_run *r)
+{
+    const bs_diag_summary *s = &r->s;
+    int nfail = bs_diag_failure_count(r->d), nrem = bs_diag_remedy_count(r->d);
+    printf("\nwhat if, in the same windows:\n");
+    printf("  laid out afresh by the linux model:     %s", tri(s->linux_ok));
+    if (s->linux_ok == 0)
+        printf(" (%d failure(s))", s->linux_failures);
+    printf("\n  laid out afresh by the pack policy:     %s\n", tri(s->pack_ok));
+    printf("  moving working devices fixes it:        ");
+    if (s->move_plan == 1)
+        printf("yes (%d device(s) move; barspace plan)\n", s->move_devices);
+    else if (s->move_plan == 0)
+        printf("no (relocation planner)\n");
+    else
+        printf("does not apply%s\n", nfail ? " (no root windows, or "
+               "only bridges failed)" : "");
+    if (!nfail)
+        return;
+    printf("\nremedies (each verified: the assignment succeeds with it):\n");
+    if (!nrem)
+        printf("  none found%s\n", s->root_windows ? ""
+               : " (no root windows in the input, and no window size holds "
+                 "these resources)");
+    for (int i = 0; i < nrem; i++) {
+        bs_remedy m;
+        bs_diag_remedy_get(r->d, i, &m);
+        printf("  %d. %s", i + 1, m.text);
+        if (m.after >= 0)
+            printf(" [together with %d]", m.after + 1);
+        printf("\n");
+    }
+}
+
 int cmd_diagnose(int argc, char **argv)
 {
     struct diagnose_args a = {BS_DIAG_AUTO, 0, NULL};
     int nf, prc = cli_parse(&cmd, argc, argv, &a, &nf);
     if (prc != CLI_RUN)
         return cli_parse_exit(prc);
-    int format = BS_IMPORT_AUTO, machine = a.machine;
-    bool json = a.json;
+    int format = BS_IMPORT_AUTO;
     if (cli_import_format_opt("diagnose", a.format, &format))
         return EXIT_BADINPUT;
-    char **files = argv;
-    if (cli_hv_log(files[0])) /* a Hyper-V guest: tools/hv_diagnose.c */
-        return cli_hv_diagnose(files, nf, json);
-    bs_import *im = NULL;
-    bs_topo *t = NULL;
-    size_t l0 = strlen(files[0]);
-    if (nf == 1 && l0 > 5 && !strcmp(files[0] + l0 - 5, ".topo")) {
-        t = cli_load_topo(files[0]);
-        if (!t)
-            return EXIT_BADINPUT;
-    } else {
-        int rc = cli_import(nf, files, "diagnose", format, &im, &t);
-        if (rc)
-            return rc;
+    if (cli_hv_log(argv[0])) /* a Hyper-V guest: tools/hv_diagnose.c */
+        return cli_hv_diagnose(argv, nf, a.json);
+    struct diag_run r = {0};
+    int rc = diag_load(&r, argv, nf, format, a.machine);
+    if (rc == EXIT_OK) {
+        if (a.json) {
+            print_json(&r);
+        } else {
+            text_machine(&r);
+            text_whatif(&r);
+        }
+        rc = bs_diag_failure_count(r.d) || r.s.violations ? EXIT_FAILED
+                                                         : EXIT_OK;
     }
-    bs_diag *d = NULL;
-    bs_error e = {0};
-    int bare = im ? 0 : bs_diagnose_assign_bare(t, &e);
-    const char *bare_note = "the file has no addresses: assigned by the linux "
-                            "model, then diagnosed";
-    if (bare < 0 || bs_diagnose(t, machine, &d, &e)) {
-        cli_print_error(&e);
-        bs_topo_free(t);
-        bs_import_free(im);
-        return EXIT_FAILED;
-    }
-    bs_diag_summary s;
-    bs_diag_get_summary(d, &s);
-    int nfail = bs_diag_failure_count(d), nrem = bs_diag_remedy_count(d);
-    if (json) {
-        printf("{\"schema\":\"barspace.diagnose/1\",\"functions\":%d,"
-               "\"root_windows\":%d,\"vm\":%s,\"failures\":[",
-               bs_topo_node_count(t) - 1, s.root_windows,
-               s.vm ? "true" : "false");
-        for (int i = 0; i < nfail; i++) {
-            bs_diag_failure f;
-            bs_diag_failure_get(d, i, &f);
-            bs_node_info ni;
-            bs_topo_node_info(t, f.node, &ni);
-            printf("%s{\"node\":", i ? "," : "");
-            cli_json_str(stdout, ni.name);
-            printf(",\"slot\":");
-            cli_json_str(stdout, bs_slot_name(f.slot));
-            printf(",\"size\":%llu,\"reason\":\"%s\",\"window_base\":%llu,"
-                   "\"window_size\":%llu,\"free\":%llu,\"largest_free\":%llu,"
-                   "\"free_runs\":%llu,\"text\":",
-                   (unsigned long long)f.size, bs_diag_reason_name(f.reason),
-                   (unsigned long long)f.win_base,
-                   (unsigned long long)f.win_size,
-                   (unsigned long long)f.win_free,
-                   (unsigned long long)f.win_largest,
-                   (unsigned long long)f.win_extents);
-            cli_json_str(stdout, f.text);
-            putchar('}');
-        }
-        printf("],\"check_violations\":%d,\"linux_ok\":%d,\"pack_ok\":%d,"
-               "\"move_plan\":%d,\"move_devices\":%d,\"remedies\":[",
-               s.violations, s.linux_ok, s.pack_ok, s.move_plan,
-               s.move_devices);
-        for (int i = 0; i < nrem; i++) {
-            bs_remedy r;
-            bs_diag_remedy_get(d, i, &r);
-            printf("%s{\"kind\":\"%s\",\"value\":%llu,\"after\":%d,\"text\":",
-                   i ? "," : "", bs_remedy_kind_name(r.kind),
-                   (unsigned long long)r.value, r.after);
-            cli_json_str(stdout, r.text);
-            putchar('}');
-        }
-        printf("],\"notes\":[");
-        if (bare > 0)
-            cli_json_str(stdout, bare_note);
-        for (int i = 0; im && i < bs_import_note_count(im); i++) {
-            if (i || bare > 0)
-                putchar(',');
-            cli_json_str(stdout, bs_import_note(im, i));
-        }
-        printf("]}\n");
-    } else {
-        printf("machine: %d function(s), %d root window(s)%s\n",
-               bs_topo_node_count(t) - 1, s.root_windows,
-               s.vm ? ", a QEMU VM" : "");
-        if (bare > 0)
-            printf("note: %s\n", bare_note);
-        for (int i = 0; im && i < bs_import_note_count(im); i++)
-            printf("note: %s\n", bs_import_note(im, i));
-        printf("\ntree:\n");
-        print_tree(t);
-        printf("\nfailed: %d\n", nfail);
-        for (int i = 0; i < nfail; i++) {
-            bs_diag_failure f;
-            bs_diag_failure_get(d, i, &f);
-            bs_node_info ni;
-            bs_topo_node_info(t, f.node, &ni);
-            printf("  %s %s: %s\n", ni.name, bs_slot_name(f.slot), f.text);
-        }
-        if (!nfail)
-            printf("  nothing; the final assignment %s the checker (%d "
-                   "violation(s))\n", s.violations ? "fails" : "passes",
-                   s.violations);
-        printf("\nwhat if, in the same windows:\n");
-        printf("  laid out afresh by the linux model:     %s", tri(s.linux_ok));
-        if (s.linux_ok == 0)
-            printf(" (%d failure(s))", s.linux_failures);
-        printf("\n  laid out afresh by the pack policy:     %s\n", tri(s.pack_ok));
-        printf("  moving working devices fixes it:        ");
-        if (s.move_plan == 1)
-            printf("yes (%d device(s) move; barspace plan)\n", s.move_devices);
-        else if (s.move_plan == 0)
-            printf("no (relocation planner)\n");
-        else
-            printf("does not apply%s\n", nfail ? " (no root windows, or "
-                   "only bridges failed)" : "");
-        if (nfail) {
-            printf("\nremedies (each verified: the assignment succeeds with "
-                   "it):\n");
-            if (!nrem)
-                printf("  none found%s\n", s.root_windows ? ""
-                       : " (no root windows in the input, and no window "
-                         "size holds these resources)");
-            for (int i = 0; i < nrem; i++) {
-                bs_remedy r;
-                bs_diag_remedy_get(d, i, &r);
-                printf("  %d. %s", i + 1, r.text);
-                if (r.after >= 0)
-                    printf(" [together with %d]", r.after + 1);
-                printf("\n");
-            }
-        }
-    }
-    bs_diag_free(d);
-    bs_topo_free(t);
-    bs_import_free(im);
-    return nfail || s.violations ? EXIT_FAILED : EXIT_OK;
+    diag_free(&r);
+    return rc;
 }

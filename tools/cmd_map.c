@@ -232,121 +232,130 @@ static int check_width(const struct map_args *a)
     return EXIT_OK;
 }
 
+/* One map: the machine before, after (a plan, a snapshot or a second
+ * file) and where they came from, released in one place. */
+struct map_run {
+    bs_topo *before, *after;
+    bs_state st;
+    int plan_rc;     /* --add: the plan's exit code */
+    const char *policy;
+    char sub[160];   /* the picture's subtitle */
+};
+
+static void map_free(struct map_run *r)
+{
+    bs_topo_free(r->before);
+    bs_topo_free(r->after);
+    bs_state_free(&r->st);
+}
+
+/* --after SNAPSHOT: the pending plan's after-state (and its before-state
+ * when FILE is '-'). */
+static int load_snapshot(struct map_run *r, const char *path, bool dash)
+{
+    bs_error e = {0};
+    if (bs_snapshot_load_file(path, 0, &r->st, &e) != BS_OK)
+        return cli_lib_error(BS_EPARSE, &e);
+    if (!r->st.plan) {
+        fprintf(stderr, "barspace map: %s: snapshot holds no pending plan "
+                        "(nothing to draw after)\n", path);
+        return EXIT_BADINPUT;
+    }
+    r->after = bs_topo_clone(r->st.plan->after);
+    if (dash)
+        r->before = bs_topo_clone(r->st.plan->before);
+    if (!r->after || (dash && !r->before))
+        return cli_lib_error(BS_ENOMEM, NULL);
+    return EXIT_OK;
+}
+
+/* Everything the picture needs; EXIT_OK or EXIT_BADINPUT after the
+ * message. */
+static int map_load(struct map_run *r, const char *file,
+                    const struct map_args *a)
+{
+    /* FILE '-': the plan's own before-state with --after SNAPSHOT, else
+     * standard input. */
+    bool snap = a->after && is_snapshot(a->after);
+    bool dash = !strcmp(file, "-") && snap;
+    int rc = EXIT_OK;
+    if (a->add && (r->plan_rc = plan_add(file, a->add, &r->before,
+                                         &r->after)) == EXIT_BADINPUT)
+        return EXIT_BADINPUT;
+    if (snap && (rc = load_snapshot(r, a->after, dash)))
+        return rc;
+    if (!r->before && (!(r->before = cli_load_topo(file)) ||
+                       prepare(r->before, r->policy)))
+        return EXIT_BADINPUT;
+    if (a->after && !r->after &&
+        (!(r->after = cli_load_topo(a->after)) ||
+         prepare(r->after, has_addresses(r->after) ? NULL : r->policy)))
+        return EXIT_BADINPUT;
+    bs_error same = {0};
+    if (r->after &&
+        bs_topo_same_machine(r->before, r->after, BS_SAME_BRIDGES, &same)) {
+        fprintf(stderr, "barspace map: %s --after %s: %s\n", file,
+                a->after ? a->after : "-", same.msg);
+        return EXIT_BADINPUT;
+    }
+    if (r->policy)
+        snprintf(r->sub, sizeof r->sub, "policy %s", r->policy);
+    else if (a->add)
+        snprintf(r->sub, sizeof r->sub, "%s, plan to hot-add %s", file, a->add);
+    else if (!dash)
+        snprintf(r->sub, sizeof r->sub, "%s", file);
+    return EXIT_OK;
+}
+
+/* Render in one format to a file (path) or standard output (NULL). */
+static int map_emit(const struct map_run *r, const struct map_args *a,
+                    int format, const char *path)
+{
+    bs_render_opts o;
+    size_t len;
+    bs_render_opts_init(&o, format);
+    o.width = (int)a->width;
+    o.list = path ? 0 : a->list;
+    o.subtitle = r->sub[0] ? r->sub : NULL;
+    char *buf = render(r->before, r->after, &o, &len);
+    if (!buf)
+        return EXIT_BADINPUT;
+    int rc = path ? cli_write_file(path, buf, len) : EXIT_OK;
+    if (!path)
+        cli_put(stdout, buf, len);
+    free(buf);
+    return rc;
+}
+
 int cmd_map(int argc, char **argv)
 {
     struct map_args a = {0};
-    int nops, prc = cli_parse(&cmd, argc, argv, &a, &nops);
-    if (prc != CLI_RUN)
-        return cli_parse_exit(prc);
+    int nops, rc = cli_parse(&cmd, argc, argv, &a, &nops);
+    if (rc != CLI_RUN)
+        return cli_parse_exit(rc);
     if (check_width(&a))
         return EXIT_BADINPUT;
-    const char *file = argv[0], *svg = a.svg, *html = a.html;
-    const char *after_file = a.after, *add = a.add;
-    const char *policy = a.policy.set ? bs_policy_name(a.policy.policy,
-                                                       a.policy.kernel)
-                                      : NULL;
-    bool json = a.json, list = a.list;
-    uint64_t width = a.width;
-    if (svg && html)
+    if (a.svg && a.html)
         return cli_usage_error("map", "--svg and --html cannot be used "
                                "together");
-    if (add && (after_file || policy))
+    if (a.add && (a.after || a.policy.set))
         return cli_usage_error("map", "--add plans with the barspace planner: "
                                "no --after or --policy with it");
-    /* FILE '-': the plan's own before-state with --after SNAPSHOT, else
-     * standard input. */
-    bool dash = !strcmp(file, "-") && after_file && is_snapshot(after_file);
-
-    bs_topo *before = NULL, *after = NULL;
-    bs_state st = {0};
-    int ret = EXIT_BADINPUT, plan_rc = EXIT_OK;
-    if (add) {
-        plan_rc = plan_add(file, add, &before, &after);
-        if (plan_rc == EXIT_BADINPUT)
-            goto out;
-    } else if (after_file && is_snapshot(after_file)) {
-        bs_error e = {0};
-        if (bs_snapshot_load_file(after_file, 0, &st, &e) != BS_OK) {
-            cli_print_error(&e);
-            return EXIT_BADINPUT;
-        }
-        if (!st.plan) {
-            fprintf(stderr, "barspace map: %s: snapshot holds no pending "
-                            "plan (nothing to draw after)\n", after_file);
-            goto out;
-        }
-        after = bs_topo_clone(st.plan->after);
-        if (dash)
-            before = bs_topo_clone(st.plan->before);
-        if (!after || (dash && !before)) {
-            fprintf(stderr, "barspace map: out of memory\n");
-            goto out;
-        }
-    }
-    if (!before) {
-        if (!(before = cli_load_topo(file)))
-            goto out;
-        if (prepare(before, policy))
-            goto out;
-    }
-    if (after_file && !after) {
-        if (!(after = cli_load_topo(after_file)))
-            goto out;
-        if (prepare(after, has_addresses(after) ? NULL : policy))
-            goto out;
-    }
-    bs_error same = {0};
-    if (after && bs_topo_same_machine(before, after, BS_SAME_BRIDGES, &same)) {
-        fprintf(stderr, "barspace map: %s --after %s: %s\n", file,
-                after_file ? after_file : "-", same.msg);
-        goto out;
-    }
-
-    bs_render_opts o;
-    char sub[160];
-    snprintf(sub, sizeof sub, "%s", policy ? policy : "");
-    if (policy)
-        snprintf(sub, sizeof sub, "policy %s", policy);
-    else if (add)
-        snprintf(sub, sizeof sub, "%s, plan to hot-add %s", file, add);
-    else if (!dash)
-        snprintf(sub, sizeof sub, "%s", file);
-    const char *out_path = svg ? svg : html;
-    if (out_path) {
-        bs_render_opts_init(&o, svg ? BS_RENDER_SVG : BS_RENDER_HTML);
-        o.width = (int)width;
-        o.subtitle = sub[0] ? sub : NULL;
-        size_t len;
-        char *buf = render(before, after, &o, &len);
-        if (!buf)
-            goto out;
-        int wrc = cli_write_file(out_path, buf, len);
-        free(buf);
-        if (wrc)
-            goto out;
-    }
-    if (json || !out_path) {
-        bs_render_opts_init(&o, json ? BS_RENDER_JSON : BS_RENDER_TEXT);
-        o.width = (int)width;
-        o.list = list;
-        o.subtitle = sub[0] ? sub : NULL;
-        size_t len;
-        char *buf = render(before, after, &o, &len);
-        if (!buf)
-            goto out;
-        cli_put(stdout, buf, len);
-        free(buf);
-    } else {
-        printf("wrote %s\n", out_path);
-    }
+    struct map_run r = {0};
+    r.policy = a.policy.set ? bs_policy_name(a.policy.policy, a.policy.kernel)
+                            : NULL;
+    const char *pic = a.svg ? a.svg : a.html;
+    rc = map_load(&r, argv[0], &a);
+    if (!rc && pic)
+        rc = map_emit(&r, &a, a.svg ? BS_RENDER_SVG : BS_RENDER_HTML, pic);
+    if (!rc && (a.json || !pic))
+        rc = map_emit(&r, &a, a.json ? BS_RENDER_JSON : BS_RENDER_TEXT, NULL);
+    else if (!rc)
+        printf("wrote %s\n", pic);
     /* With --add the subject has no address before the plan, by design. */
-    ret = plan_rc != EXIT_OK || (!add && incomplete(before)) ||
-                  (after && incomplete(after))
-              ? EXIT_FAILED
-              : EXIT_OK;
-out:
-    bs_topo_free(before);
-    bs_topo_free(after);
-    bs_state_free(&st);
-    return ret;
+    if (!rc && (r.plan_rc != EXIT_OK || (!a.add && incomplete(r.before)) ||
+                (r.after && incomplete(r.after))))
+        rc = EXIT_FAILED;
+    map_free(&r);
+    return rc;
 }

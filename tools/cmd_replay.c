@@ -96,164 +96,190 @@ static const cli_opt opts[] = {
 
 static const cli_cmd cmd = {"replay", usage_text, opts, 1, 1, "TRACE"};
 
+/* One replay: the machine, the trace and the verdicts, released in one
+ * place. */
+struct replay_run {
+    bs_topo *t;
+    bs_qtrace *q;
+    bs_replay_dev *devs; /* per node */
+    bs_replay_result r;
+    const char *trace, *host;
+};
+
+static const int cls_order[] = {BS_REG_BAR, BS_REG_COMMAND, BS_REG_ROM,
+                                BS_REG_WINDOW, BS_REG_ID, BS_REG_OTHER};
+
+static void replay_free(struct replay_run *x)
+{
+    free(x->devs);
+    bs_qtrace_free(x->q);
+    bs_topo_free(x->t);
+}
+
+/* Load and replay; EXIT_OK or EXIT_BADINPUT after the message. */
+static int replay_load(struct replay_run *x, const char *topo, int policy)
+{
+    bs_error e = {0};
+    bs_peer_plug *plugs = NULL;
+    int nplugs = 0;
+    if (!(x->t = cli_load_topo(topo)) || !(x->q = load_trace(x->trace)))
+        return EXIT_BADINPUT;
+    /* A peer/hotplug run: the devices plugged in and out on the way. */
+    if (replay_hotplug_machine(x->trace, &x->t, &plugs, &nplugs) != EXIT_OK)
+        return EXIT_BADINPUT;
+    x->devs = calloc((size_t)bs_topo_node_count(x->t), sizeof *x->devs);
+    int rc = x->devs ? bs_peer_replay_plugs(x->t, x->q, policy, plugs, nplugs,
+                                            topo, &x->r, x->devs, &e)
+                     : BS_ENOMEM;
+    free(plugs);
+    return rc == BS_OK ? EXIT_OK : cli_lib_error(rc, &e);
+}
+
+static void json_devices(const struct replay_run *x)
+{
+    for (int i = 1, k = 0; i < bs_topo_node_count(x->t); i++) {
+        const bs_replay_dev *d = &x->devs[i];
+        bs_node_info ni;
+        if (!d->reads && !d->qemu_add && !d->qemu_del && !d->maps &&
+            !d->unmaps)
+            continue;
+        bs_topo_node_info(x->t, i, &ni);
+        printf("%s{\"name\": ", k++ ? ", " : "");
+        cli_json_str(stdout, ni.name);
+        printf(", \"reads\": %llu, \"agree\": %llu, \"qemu_add\": %llu, "
+               "\"qemu_del\": %llu, \"map\": %llu, \"unmap\": %llu}",
+               (unsigned long long)d->reads, (unsigned long long)d->reads_agree,
+               (unsigned long long)d->qemu_add, (unsigned long long)d->qemu_del,
+               (unsigned long long)d->maps, (unsigned long long)d->unmaps);
+    }
+}
+
+static void print_json(const struct replay_run *x)
+{
+    const bs_replay_result *r = &x->r;
+    printf("{\"schema\": \"barspace.replay/1\", \"host\": \"%s\", "
+           "\"reads\": %llu, \"agree\": %llu, \"classes\": {", x->host,
+           (unsigned long long)r->reads, (unsigned long long)r->reads_agree);
+    for (int k = 0; k < BS_REG_NCLASSES; k++) {
+        int c = cls_order[k];
+        printf("%s\"%s\": [%llu, %llu]", k ? ", " : "", bs_reg_class_name(c),
+               (unsigned long long)r->cls_agree[c],
+               (unsigned long long)r->cls_reads[c]);
+    }
+    printf("}, \"modelled\": [%llu, %llu], \"not_modelled\": [",
+           (unsigned long long)r->modelled_agree,
+           (unsigned long long)r->modelled_reads);
+    for (int k = 0, m = 0; k < BS_REG_NCLASSES; k++)
+        if (!bs_reg_class_modelled(cls_order[k]))
+            printf("%s\"%s\"", m++ ? ", " : "",
+                   bs_reg_class_name(cls_order[k]));
+    printf("], \"writes\": %llu, \"unrouted\": %llu, \"devices\": [",
+           (unsigned long long)r->writes, (unsigned long long)r->unrouted);
+    json_devices(x);
+    printf("]}\n");
+}
+
+/* The first disagreement overall and per register class, then the counts. */
+static void text_classes(const struct replay_run *x)
+{
+    const bs_replay_result *r = &x->r;
+    if (r->have_first_modelled)
+        print_mm("first disagreement", x->t, x->trace, &r->first_modelled);
+    for (int k = 0; k < BS_REG_NCLASSES; k++) {
+        int c = cls_order[k];
+        char what[64];
+        if (!r->have_first_cls[c] ||
+            (r->have_first_modelled &&
+             r->first_modelled.ev.line == r->first_cls[c].ev.line))
+            continue;
+        snprintf(what, sizeof what, "first %s disagreement%s",
+                 bs_reg_class_name(c),
+                 bs_reg_class_modelled(c) ? "" : " (not modelled)");
+        print_mm(what, x->t, x->trace, &r->first_cls[c]);
+    }
+    printf("reads: %llu of %llu agree (%.2f%%); writes %llu; unrouted %llu\n",
+           (unsigned long long)r->reads_agree, (unsigned long long)r->reads,
+           pct(r->reads_agree, r->reads), (unsigned long long)r->writes,
+           (unsigned long long)r->unrouted);
+    for (int k = 0; k < BS_REG_NCLASSES; k++) {
+        int c = cls_order[k];
+        printf("  %-14s %6llu of %6llu (%.2f%%)%s\n", bs_reg_class_name(c),
+               (unsigned long long)r->cls_agree[c],
+               (unsigned long long)r->cls_reads[c],
+               pct(r->cls_agree[c], r->cls_reads[c]),
+               bs_reg_class_modelled(c) ? "" : "  not modelled");
+    }
+    printf("modelled registers: %llu of %llu reads agree (%.2f%%)\n",
+           (unsigned long long)r->modelled_agree,
+           (unsigned long long)r->modelled_reads,
+           pct(r->modelled_agree, r->modelled_reads));
+}
+
+static void text_devices(const struct replay_run *x)
+{
+    printf("\n%-20s %8s %8s  %9s %9s  %6s %6s\n", "device", "reads", "agree",
+           "qemu add", "qemu del", "map", "unmap");
+    for (int i = 1; i < bs_topo_node_count(x->t); i++) {
+        const bs_replay_dev *d = &x->devs[i];
+        bs_node_info ni;
+        bs_topo_node_info(x->t, i, &ni);
+        printf("%-20s %8llu %8llu  %9llu %9llu  %6llu %6llu%s\n", ni.name,
+               (unsigned long long)d->reads, (unsigned long long)d->reads_agree,
+               (unsigned long long)d->qemu_add, (unsigned long long)d->qemu_del,
+               (unsigned long long)d->maps, (unsigned long long)d->unmaps,
+               d->qemu_add == d->maps && d->qemu_del == d->unmaps
+                   ? "" : "  <- differs from QEMU");
+    }
+}
+
+static void text_summary(const struct replay_run *x)
+{
+    const bs_replay_result *r = &x->r;
+    printf("summary: host=%s reads=%llu agree=%llu agree_pct=%.2f "
+           "bar=%llu/%llu command=%llu/%llu rom=%llu/%llu "
+           "window=%llu/%llu qemu_add=%llu qemu_del=%llu map=%llu "
+           "unmap=%llu devices_counts_agree=%d/%d unrouted=%llu\n",
+           x->host, (unsigned long long)r->reads,
+           (unsigned long long)r->reads_agree, pct(r->reads_agree, r->reads),
+           (unsigned long long)r->cls_agree[BS_REG_BAR],
+           (unsigned long long)r->cls_reads[BS_REG_BAR],
+           (unsigned long long)r->cls_agree[BS_REG_COMMAND],
+           (unsigned long long)r->cls_reads[BS_REG_COMMAND],
+           (unsigned long long)r->cls_agree[BS_REG_ROM],
+           (unsigned long long)r->cls_reads[BS_REG_ROM],
+           (unsigned long long)r->cls_agree[BS_REG_WINDOW],
+           (unsigned long long)r->cls_reads[BS_REG_WINDOW],
+           (unsigned long long)r->qemu_add, (unsigned long long)r->qemu_del,
+           (unsigned long long)r->maps, (unsigned long long)r->unmaps,
+           r->devices_counts_agree, r->devices,
+           (unsigned long long)r->unrouted);
+}
+
 int cmd_replay(int argc, char **argv)
 {
     struct replay_args a = {0};
-    int nops, prc = cli_parse(&cmd, argc, argv, &a, &nops);
-    if (prc != CLI_RUN)
-        return cli_parse_exit(prc);
+    int nops, rc = cli_parse(&cmd, argc, argv, &a, &nops);
+    if (rc != CLI_RUN)
+        return cli_parse_exit(rc);
     if (!a.topology)
         return cli_usage_error("replay", "missing --topology FILE");
-    const char *trace = argv[0], *topo = a.topology;
     int policy = a.host == 0 ? BS_HOST_EAGER : BS_HOST_DEFERRED;
-    bool json = a.json, devices = a.devices;
-    bs_topo *t = cli_load_topo(topo);
-    if (!t)
-        return EXIT_BADINPUT;
-    bs_error e = {0};
-    bs_qtrace *q = load_trace(trace);
-    if (!q) {
-        bs_topo_free(t);
-        return EXIT_BADINPUT;
+    struct replay_run x = {0};
+    x.trace = argv[0];
+    x.host = policy == BS_HOST_EAGER ? "eager" : "deferred";
+    rc = replay_load(&x, a.topology, policy);
+    if (rc == EXIT_OK) {
+        if (a.json) {
+            print_json(&x);
+        } else {
+            text_classes(&x);
+            if (a.devices)
+                text_devices(&x);
+            text_summary(&x);
+        }
+        /* The verdict covers what the emulation claims to model. */
+        rc = x.r.modelled_agree == x.r.modelled_reads ? EXIT_OK : EXIT_FAILED;
     }
-    /* A peer/hotplug run: the devices plugged in and out on the way. */
-    bs_peer_plug *plugs = NULL;
-    int nplugs = 0;
-    if (replay_hotplug_machine(trace, &t, &plugs, &nplugs) != EXIT_OK) {
-        bs_qtrace_free(q);
-        bs_topo_free(t);
-        return EXIT_BADINPUT;
-    }
-    int nn = bs_topo_node_count(t);
-    bs_replay_dev *devs = calloc((size_t)nn, sizeof *devs);
-    bs_replay_result r;
-    int rc = devs ? bs_peer_replay_plugs(t, q, policy, plugs, nplugs, topo, &r,
-                                         devs, &e)
-                  : BS_ENOMEM;
-    free(plugs);
-    if (rc != BS_OK) {
-        if (rc == BS_ENOMEM)
-            fprintf(stderr, "barspace: out of memory\n");
-        else
-            cli_print_error(&e);
-        free(devs);
-        bs_qtrace_free(q);
-        bs_topo_free(t);
-        return EXIT_BADINPUT;
-    }
-    static const int cls_order[] = {BS_REG_BAR, BS_REG_COMMAND, BS_REG_ROM,
-                                    BS_REG_WINDOW, BS_REG_ID, BS_REG_OTHER};
-    const char *host = policy == BS_HOST_EAGER ? "eager" : "deferred";
-    if (json) {
-        printf("{\"schema\": \"barspace.replay/1\", \"host\": \"%s\", "
-               "\"reads\": %llu, \"agree\": %llu, \"classes\": {", host,
-               (unsigned long long)r.reads, (unsigned long long)r.reads_agree);
-        for (int k = 0; k < BS_REG_NCLASSES; k++) {
-            int c = cls_order[k];
-            printf("%s\"%s\": [%llu, %llu]", k ? ", " : "", bs_reg_class_name(c),
-                   (unsigned long long)r.cls_agree[c],
-                   (unsigned long long)r.cls_reads[c]);
-        }
-        printf("}, \"modelled\": [%llu, %llu], \"not_modelled\": [",
-               (unsigned long long)r.modelled_agree,
-               (unsigned long long)r.modelled_reads);
-        for (int k = 0, m = 0; k < BS_REG_NCLASSES; k++)
-            if (!bs_reg_class_modelled(cls_order[k]))
-                printf("%s\"%s\"", m++ ? ", " : "",
-                       bs_reg_class_name(cls_order[k]));
-        printf("], \"writes\": %llu, \"unrouted\": %llu, \"devices\": [",
-               (unsigned long long)r.writes, (unsigned long long)r.unrouted);
-        int k = 0;
-        for (int i = 1; i < nn; i++) {
-            bs_replay_dev *d = &devs[i];
-            if (!d->reads && !d->qemu_add && !d->qemu_del && !d->maps &&
-                !d->unmaps)
-                continue;
-            bs_node_info ni;
-            bs_topo_node_info(t, i, &ni);
-            printf("%s{\"name\": ", k++ ? ", " : "");
-            cli_json_str(stdout, ni.name);
-            printf(", \"reads\": %llu, \"agree\": %llu, \"qemu_add\": %llu, "
-                   "\"qemu_del\": %llu, \"map\": %llu, \"unmap\": %llu}",
-                   (unsigned long long)d->reads,
-                   (unsigned long long)d->reads_agree,
-                   (unsigned long long)d->qemu_add,
-                   (unsigned long long)d->qemu_del,
-                   (unsigned long long)d->maps, (unsigned long long)d->unmaps);
-        }
-        printf("]}\n");
-    } else {
-        if (r.have_first_modelled)
-            print_mm("first disagreement", t, trace, &r.first_modelled);
-        for (int k = 0; k < BS_REG_NCLASSES; k++) {
-            int c = cls_order[k];
-            if (r.have_first_cls[c] &&
-                !(r.have_first_modelled &&
-                  r.first_modelled.ev.line == r.first_cls[c].ev.line)) {
-                char what[64];
-                snprintf(what, sizeof what, "first %s disagreement%s",
-                         bs_reg_class_name(c),
-                         bs_reg_class_modelled(c) ? "" : " (not modelled)");
-                print_mm(what, t, trace, &r.first_cls[c]);
-            }
-        }
-        printf("reads: %llu of %llu agree (%.2f%%); writes %llu; unrouted %llu\n",
-               (unsigned long long)r.reads_agree, (unsigned long long)r.reads,
-               pct(r.reads_agree, r.reads), (unsigned long long)r.writes,
-               (unsigned long long)r.unrouted);
-        for (int k = 0; k < BS_REG_NCLASSES; k++) {
-            int c = cls_order[k];
-            printf("  %-14s %6llu of %6llu (%.2f%%)%s\n", bs_reg_class_name(c),
-                   (unsigned long long)r.cls_agree[c],
-                   (unsigned long long)r.cls_reads[c],
-                   pct(r.cls_agree[c], r.cls_reads[c]),
-                   bs_reg_class_modelled(c) ? "" : "  not modelled");
-        }
-        printf("modelled registers: %llu of %llu reads agree (%.2f%%)\n",
-               (unsigned long long)r.modelled_agree,
-               (unsigned long long)r.modelled_reads,
-               pct(r.modelled_agree, r.modelled_reads));
-        if (devices) {
-            printf("\n%-20s %8s %8s  %9s %9s  %6s %6s\n", "device", "reads",
-                   "agree", "qemu add", "qemu del", "map", "unmap");
-            for (int i = 1; i < nn; i++) {
-                bs_replay_dev *d = &devs[i];
-                bs_node_info ni;
-                bs_topo_node_info(t, i, &ni);
-                printf("%-20s %8llu %8llu  %9llu %9llu  %6llu %6llu%s\n",
-                       ni.name, (unsigned long long)d->reads,
-                       (unsigned long long)d->reads_agree,
-                       (unsigned long long)d->qemu_add,
-                       (unsigned long long)d->qemu_del,
-                       (unsigned long long)d->maps,
-                       (unsigned long long)d->unmaps,
-                       d->qemu_add == d->maps && d->qemu_del == d->unmaps
-                           ? "" : "  <- differs from QEMU");
-            }
-        }
-        printf("summary: host=%s reads=%llu agree=%llu agree_pct=%.2f "
-               "bar=%llu/%llu command=%llu/%llu rom=%llu/%llu "
-               "window=%llu/%llu qemu_add=%llu qemu_del=%llu map=%llu "
-               "unmap=%llu devices_counts_agree=%d/%d unrouted=%llu\n",
-               host, (unsigned long long)r.reads,
-               (unsigned long long)r.reads_agree, pct(r.reads_agree, r.reads),
-               (unsigned long long)r.cls_agree[BS_REG_BAR],
-               (unsigned long long)r.cls_reads[BS_REG_BAR],
-               (unsigned long long)r.cls_agree[BS_REG_COMMAND],
-               (unsigned long long)r.cls_reads[BS_REG_COMMAND],
-               (unsigned long long)r.cls_agree[BS_REG_ROM],
-               (unsigned long long)r.cls_reads[BS_REG_ROM],
-               (unsigned long long)r.cls_agree[BS_REG_WINDOW],
-               (unsigned long long)r.cls_reads[BS_REG_WINDOW],
-               (unsigned long long)r.qemu_add, (unsigned long long)r.qemu_del,
-               (unsigned long long)r.maps, (unsigned long long)r.unmaps,
-               r.devices_counts_agree, r.devices,
-               (unsigned long long)r.unrouted);
-    }
-    /* The verdict covers what the emulation claims to model. */
-    int exitc = r.modelled_agree == r.modelled_reads ? EXIT_OK : EXIT_FAILED;
-    free(devs);
-    bs_qtrace_free(q);
-    bs_topo_free(t);
-    return exitc;
+    replay_free(&x);
+    return rc;
 }

@@ -71,44 +71,43 @@ struct order {
 };
 
 
-/* Children of `parent` sorted by device/function (insertion sort: buses
- * hold at most 256 functions). */
-static int sorted_children(const bs_vm *vm, int parent, int *out)
+/* The functions on the bus below `parent` in device/function order, as
+ * Linux scans them: a malloc'd array in *out (NULL when the bus is empty)
+ * and its length in *n.  Insertion sort: a bus holds at most 256
+ * functions. */
+static int bus_functions(const bs_vm *vm, int parent, int **out, int *n)
 {
     int k = 0;
+    *out = NULL;
+    *n = 0;
+    BS_FOR_CHILDREN(vm->t, parent, c) k++;
+    if (!k)
+        return BS_OK;
+    int *o = malloc(sizeof *o * (size_t)k);
+    if (!o)
+        return BS_ENOMEM;
+    k = 0;
     BS_FOR_CHILDREN(vm->t, parent, c) {
         unsigned key = vm->f[c].dev * 8 + vm->f[c].fn;
         int j = k++;
-        while (j > 0 && vm->f[out[j - 1]].dev * 8 + vm->f[out[j - 1]].fn > key) {
-            out[j] = out[j - 1];
+        while (j > 0 && vm->f[o[j - 1]].dev * 8 + vm->f[o[j - 1]].fn > key) {
+            o[j] = o[j - 1];
             j--;
         }
-        out[j] = c;
+        o[j] = c;
     }
-    return k;
-}
-
-static int nchildren(const bs_vm *vm, int parent)
-{
-    int k = 0;
-    BS_FOR_CHILDREN(vm->t, parent, c) k++;
-    return k;
+    *out = o;
+    *n = k;
+    return BS_OK;
 }
 
 /* Linux's scan order: every function of a bus, then the buses behind its
  * bridges in device order. */
 static int scan_order(const bs_vm *vm, int parent, struct order *o)
 {
-    int nk = nchildren(vm, parent);
-    if (!nk)
-        return BS_OK;
-    int *k = malloc(sizeof *k * (size_t)nk);
-    if (!k)
-        return BS_ENOMEM;
-    sorted_children(vm, parent, k);
+    int *k, nk, rc = bus_functions(vm, parent, &k, &nk);
     for (int i = 0; i < nk; i++)
         o->n[o->len++] = k[i];
-    int rc = BS_OK;
     for (int i = 0; i < nk && !rc; i++)
         if (vm->t->nodes[k[i]].kind == BS_NODE_BRIDGE)
             rc = scan_order(vm, k[i], o);
@@ -289,16 +288,9 @@ static void setup_bridge(bs_vm *vm, int node)
  * then the bridge leading to it. */
 static int assign_bus(bs_vm *vm, int parent)
 {
-    int nk = nchildren(vm, parent);
-    if (!nk)
-        return BS_OK;
-    int *k = malloc(sizeof *k * (size_t)nk);
-    if (!k)
-        return BS_ENOMEM;
-    sorted_children(vm, parent, k);
+    int *k, nk, rc = bus_functions(vm, parent, &k, &nk);
     for (int i = 0; i < nk; i++)
         update_bars(vm, k[i]);
-    int rc = BS_OK;
     for (int i = 0; i < nk && !rc; i++)
         if (vm->t->nodes[k[i]].kind == BS_NODE_BRIDGE) {
             rc = assign_bus(vm, k[i]);
